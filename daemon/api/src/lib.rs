@@ -1,0 +1,50 @@
+//! The GraphQL API and its HTTP surface. Resolvers are split by domain under `schema/`; `http` owns transport
+//! concerns (auth, CSRF, content negotiation, health, metrics).
+
+mod auth;
+mod error;
+mod http;
+mod schema;
+
+pub use http::{ApiState, routes};
+pub use schema::{AppSchema, PageLimits};
+
+use creatorflow_core::EventBus;
+use creatorflow_store::Store;
+
+/// GraphQL limits and switches, from the daemon's `[graphql]` section.
+#[derive(Debug, Clone)]
+pub struct SchemaOptions {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub page: PageLimits,
+    pub introspection: bool,
+    pub suggestions: bool,
+}
+
+pub fn build_schema(store: Store, bus: EventBus, opts: &SchemaOptions) -> AppSchema {
+    let mut b = schema::builder()
+        .data(store)
+        .data(bus)
+        .data(opts.page)
+        .limit_depth(opts.max_depth)
+        .limit_complexity(opts.max_complexity);
+    if !opts.introspection {
+        b = b.disable_introspection();
+    }
+    if !opts.suggestions {
+        b = b.disable_suggestions();
+    }
+    b.finish()
+}
+
+/// The schema's SDL, as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    schema::builder().finish().sdl()
+}
+
+pub(crate) fn schema_catalog_loader(
+    store: Store,
+) -> async_graphql::dataloader::DataLoader<schema::CatalogLoader> {
+    schema::CatalogLoader::new(store)
+}

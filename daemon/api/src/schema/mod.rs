@@ -1,0 +1,26 @@
+//! The GraphQL schema, split by domain. Each part owns its objects; this module only merges them.
+
+mod catalog;
+mod subscription;
+mod types;
+mod workspace;
+
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+
+pub use catalog::CatalogLoader;
+pub use types::PageLimits;
+
+#[derive(MergedObject, Default)]
+pub struct Query(workspace::WorkspaceQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(workspace::WorkspaceMutation);
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(subscription::WorkspaceSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+}

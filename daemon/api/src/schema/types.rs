@@ -1,0 +1,56 @@
+//! Shared GraphQL value types and pagination plumbing.
+
+use crate::error::gql_error;
+use async_graphql::{Context, Result, SimpleObject};
+use creatorflow_core::{Currency, ErrorCode};
+use creatorflow_store::catalog::PageArgs;
+use rust_decimal::Decimal;
+
+/// Page-size limits from the daemon's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    pub default: u64,
+    pub max: u64,
+}
+
+/// Validates `first` against the configured limits; a request above the maximum is an error, not silently cut.
+pub fn page_args(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<PageArgs> {
+    let limits = ctx.data::<PageLimits>()?;
+    let first = match first {
+        None => limits.default,
+        Some(n) if n < 0 => {
+            return Err(gql_error(ErrorCode::BadUserInput, "`first` cannot be negative"));
+        }
+        Some(n) if n as u64 > limits.max => {
+            return Err(gql_error(
+                ErrorCode::BadUserInput,
+                format!("`first` is at most {} (graphql.max_page_size)", limits.max),
+            ));
+        }
+        Some(n) => n as u64,
+    };
+    Ok(PageArgs { first, after })
+}
+
+/// An exact amount of money; `amount` is a decimal string, never a float.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Money {
+    pub amount: Decimal,
+    pub currency: String,
+}
+
+impl Money {
+    pub fn from_minor(minor: i64, currency: &str) -> Self {
+        let exponent = Currency::parse(currency).map(|c| c.exponent()).unwrap_or(2);
+        Money {
+            amount: Decimal::new(minor, u32::from(exponent)),
+            currency: currency.to_owned(),
+        }
+    }
+}
+
+/// Parses a GraphQL ID that must be one of our numeric row ids.
+pub fn row_id(id: &async_graphql::ID) -> Result<i64> {
+    id.parse::<i64>()
+        .map_err(|_| gql_error(ErrorCode::BadUserInput, format!("`{}` is not a valid id", id.as_str())))
+}

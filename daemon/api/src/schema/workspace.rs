@@ -1,0 +1,237 @@
+//! Workspaces, the viewer, and the mutations that manage tenancy and connections.
+
+use super::catalog::{
+    Connection, CustomerFilter, CustomerPage, OrderFilter, OrderPage, ProductFilter, ProductPage,
+    customer_page, order_page, product_page,
+};
+use super::types::row_id;
+use crate::auth::{Need, check_role, principal, require_global_admin, workspace_for};
+use crate::error::{from_catalog, from_store, gql_error};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use creatorflow_core::{
+    ConnectionId, Currency, DomainEvent, ErrorCode, EventBus, Slug, Timezone, WorkspaceId,
+};
+use creatorflow_store::catalog as q;
+use creatorflow_store::entity::workspace as ws_entity;
+use creatorflow_store::{NewConnection, NewWorkspace, Store};
+
+pub struct Workspace(pub ws_entity::Model);
+
+#[Object]
+impl Workspace {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// IANA time zone used for day and hour buckets.
+    async fn timezone(&self) -> &str {
+        &self.0.timezone
+    }
+    /// Reporting currency (ISO 4217).
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Shops linked to this workspace. Credentials are never returned.
+    async fn connections(&self, ctx: &Context<'_>) -> Result<Vec<Connection>> {
+        let store = ctx.data::<Store>()?;
+        let rows = q::list_connections(store.db(), self.0.id).await.map_err(from_catalog)?;
+        Ok(rows.into_iter().map(Connection).collect())
+    }
+
+    async fn connection(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Connection>> {
+        let store = ctx.data::<Store>()?;
+        Ok(q::get_connection(store.db(), self.0.id, row_id(&id)?)
+            .await
+            .map_err(from_catalog)?
+            .map(Connection))
+    }
+
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ProductFilter>,
+    ) -> Result<ProductPage> {
+        product_page(ctx, self.0.id, first, after, filter.unwrap_or_default()).await
+    }
+
+    async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Option<super::catalog::Product>> {
+        let store = ctx.data::<Store>()?;
+        Ok(q::get_product(store.db(), self.0.id, row_id(&id)?)
+            .await
+            .map_err(from_catalog)?
+            .map(super::catalog::Product))
+    }
+
+    /// Orders, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<OrderFilter>,
+    ) -> Result<OrderPage> {
+        order_page(ctx, self.0.id, first, after, filter.unwrap_or_default()).await
+    }
+
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<super::catalog::Order>> {
+        let store = ctx.data::<Store>()?;
+        Ok(q::get_order(store.db(), self.0.id, row_id(&id)?)
+            .await
+            .map_err(from_catalog)?
+            .map(super::catalog::Order))
+    }
+
+    /// Customers, highest lifetime spend first.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CustomerFilter>,
+    ) -> Result<CustomerPage> {
+        customer_page(ctx, self.0.id, first, after, filter.unwrap_or_default()).await
+    }
+
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<super::catalog::Customer>> {
+        let store = ctx.data::<Store>()?;
+        Ok(q::get_customer(store.db(), self.0.id, row_id(&id)?)
+            .await
+            .map_err(from_catalog)?
+            .map(super::catalog::Customer))
+    }
+}
+
+/// The caller, as the daemon sees its token.
+#[derive(SimpleObject)]
+pub struct Viewer {
+    pub token_id: ID,
+    pub role: String,
+    /// True when the token reaches every workspace.
+    pub global: bool,
+}
+
+#[derive(Default)]
+pub struct WorkspaceQuery;
+
+#[Object]
+impl WorkspaceQuery {
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        let who = principal(ctx)?;
+        Ok(Viewer {
+            token_id: ID(who.token_id.to_string()),
+            role: who.role.to_string(),
+            global: who.is_global(),
+        })
+    }
+
+    /// Workspaces this token can see.
+    async fn workspaces(&self, ctx: &Context<'_>) -> Result<Vec<Workspace>> {
+        let who = principal(ctx)?;
+        let store = ctx.data::<Store>()?;
+        let rows = store.visible_workspaces(who).await.map_err(from_store)?;
+        Ok(rows.into_iter().map(Workspace).collect())
+    }
+
+    async fn workspace(&self, ctx: &Context<'_>, slug: String) -> Result<Workspace> {
+        workspace_for(ctx, &slug, Need::Read).await.map(Workspace)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateWorkspaceInput {
+    /// Lower-case letters, digits and `-`.
+    pub slug: String,
+    pub name: String,
+    /// IANA time zone, e.g. `America/New_York`. Defaults to UTC.
+    pub timezone: Option<String>,
+    /// ISO 4217 code. Defaults to USD.
+    pub currency: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateConnectionInput {
+    pub workspace: String,
+    /// tiktok_shop, shopify, csv, manual, whatnot, etsy or amazon.
+    pub kind: String,
+    pub name: String,
+    pub external_shop_id: Option<String>,
+    /// Secrets for the marketplace (JSON object); encrypted at rest and never returned.
+    pub credentials: Option<async_graphql::Json<serde_json::Value>>,
+}
+
+#[derive(Default)]
+pub struct WorkspaceMutation;
+
+#[Object]
+impl WorkspaceMutation {
+    /// Creates a workspace (global admin only).
+    async fn create_workspace(&self, ctx: &Context<'_>, input: CreateWorkspaceInput) -> Result<Workspace> {
+        require_global_admin(principal(ctx)?)?;
+        let bad = |field: &str, e: &dyn std::fmt::Display| {
+            gql_error(ErrorCode::BadUserInput, format!("`{field}`: {e}"))
+        };
+        let new = NewWorkspace {
+            slug: Slug::parse(&input.slug).map_err(|e| bad("slug", &e))?,
+            name: input.name,
+            timezone: Timezone::parse(input.timezone.as_deref().unwrap_or("UTC"))
+                .map_err(|e| bad("timezone", &e))?,
+            currency: Currency::parse(input.currency.as_deref().unwrap_or("USD"))
+                .map_err(|e| bad("currency", &e))?,
+        };
+        let store = ctx.data::<Store>()?;
+        let row = store.create_workspace(&new).await.map_err(from_store)?;
+        ctx.data::<EventBus>()?.publish(DomainEvent::WorkspaceCreated {
+            workspace_id: WorkspaceId(row.id),
+        });
+        Ok(Workspace(row))
+    }
+
+    /// Links a shop to a workspace (admin of that workspace).
+    async fn create_connection(&self, ctx: &Context<'_>, input: CreateConnectionInput) -> Result<Connection> {
+        let ws = workspace_for(ctx, &input.workspace, Need::Administer).await?;
+        check_role(principal(ctx)?, Need::Administer)?;
+        let credentials = match &input.credentials {
+            Some(json) if !json.0.is_object() => {
+                return Err(gql_error(
+                    ErrorCode::BadUserInput,
+                    "`credentials` must be a JSON object",
+                ));
+            }
+            Some(json) => Some(serde_json::to_vec(&json.0).map_err(crate::error::internal)?),
+            None => None,
+        };
+        let store = ctx.data::<Store>()?;
+        let row = store
+            .create_connection(&NewConnection {
+                workspace_id: WorkspaceId(ws.id),
+                kind: input.kind,
+                name: input.name,
+                external_shop_id: input.external_shop_id,
+                credentials,
+            })
+            .await
+            .map_err(from_store)?;
+        ctx.data::<EventBus>()?.publish(DomainEvent::ConnectionChanged {
+            workspace_id: WorkspaceId(ws.id),
+            connection_id: ConnectionId(row.id),
+            status: row.status.clone(),
+        });
+        Ok(Connection(row))
+    }
+}
+

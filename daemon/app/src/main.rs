@@ -1,0 +1,134 @@
+//! `creatorflow`: the daemon and its operator CLI. This is the only place that reads configuration, installs
+//! logging and wires the crates together; errors become `anyhow` here and nowhere else.
+
+mod commands;
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status for configuration errors (EX_CONFIG), distinct from runtime failures (1) and usage errors (2).
+pub const EXIT_CONFIG: u8 = 78;
+
+#[derive(Parser, Debug)]
+#[command(name = "creatorflow", version, about = "Self-hosted commerce and creator analytics daemon")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where to find the configuration; shared by every command that touches the data directory.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite file, keys, admin token); overrides `server.data_dir`.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the daemon.
+    Serve {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Address to listen on; overrides `server.listen`.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Inspect configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(commands::TokenCommand),
+    /// Manage workspaces.
+    #[command(subcommand)]
+    Workspace(commands::WorkspaceCommand),
+    /// The GraphQL schema.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Load and validate the configuration, reporting every error.
+    Check {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Print the documented default configuration.
+    PrintDefault,
+}
+
+#[derive(Subcommand, Debug)]
+enum SchemaCommand {
+    /// Print the GraphQL SDL (or write it to a file).
+    Print {
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Loads configuration or explains every problem and exits with [`EXIT_CONFIG`].
+fn load_config(args: &ConfigArgs, listen: Option<std::net::SocketAddr>) -> Result<config::Config, ExitCode> {
+    let overrides = config::Overrides {
+        listen,
+        data_dir: args.data_dir.clone(),
+    };
+    config::load_from_process(args.config.as_deref(), &overrides).map_err(|errors| {
+        eprintln!("{errors}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { cfg, listen } => match load_config(&cfg, listen) {
+            Ok(config) => run_async(serve::run(config)),
+            Err(code) => return code,
+        },
+        Command::Migrate { cfg } => match load_config(&cfg, None) {
+            Ok(config) => run_async(commands::migrate(config)),
+            Err(code) => return code,
+        },
+        Command::Config(ConfigCommand::Check { cfg }) => match load_config(&cfg, None) {
+            Ok(config) => commands::config_check(&config),
+            Err(code) => return code,
+        },
+        Command::Config(ConfigCommand::PrintDefault) => commands::write_stdout(config::DEFAULT_TOML),
+        Command::Token(cmd) => match load_config(cmd.config_args(), None) {
+            Ok(config) => run_async(commands::token(config, cmd)),
+            Err(code) => return code,
+        },
+        Command::Workspace(cmd) => match load_config(cmd.config_args(), None) {
+            Ok(config) => run_async(commands::workspace(config, cmd)),
+            Err(code) => return code,
+        },
+        Command::Schema(SchemaCommand::Print { output }) => commands::schema_print(output.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(fut: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(fut)
+}

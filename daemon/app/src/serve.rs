@@ -1,0 +1,195 @@
+//! The daemon: open storage, make sure an operator can get in, serve the API, stop cleanly on a signal.
+
+use crate::config::{Config, LogFormat, Synchronous};
+use anyhow::Context as _;
+use creatorflow_api::{ApiState, PageLimits, SchemaOptions};
+use creatorflow_core::{EventBus, Role};
+use creatorflow_store::{CredentialCipher, DbOptions, Store, TokenScope};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = match config.log.format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests, repeated commands) is harmless.
+    let _ = if json {
+        builder.json().flatten_event(true).with_current_span(true).try_init()
+    } else {
+        builder.with_target(false).try_init()
+    };
+}
+
+/// Opens the database with the configured options, creating the data directory and the credentials key.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
+        format!("cannot create the data directory {}", config.server.data_dir.display())
+    })?;
+    let cipher = match &config.security.credentials_key {
+        Some(key) => CredentialCipher::from_base64(key)?,
+        None => CredentialCipher::load_or_create(&config.credentials_key_path())?,
+    };
+    let db = &config.database;
+    let opts = DbOptions {
+        url: config.database_url(),
+        synchronous: match db.synchronous {
+            Synchronous::Off => creatorflow_store::Synchronous::Off,
+            Synchronous::Normal => creatorflow_store::Synchronous::Normal,
+            Synchronous::Full => creatorflow_store::Synchronous::Full,
+            Synchronous::Extra => creatorflow_store::Synchronous::Extra,
+        },
+        busy_timeout: Duration::from_millis(db.busy_timeout_ms),
+        max_connections: db.max_connections,
+        min_connections: db.min_connections,
+        connect_timeout: Duration::from_secs(db.connect_timeout_secs),
+    };
+    let store = Store::connect(&opts, cipher)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact(&opts.url)))?;
+    Ok(store)
+}
+
+/// Hides a password in a database URL before it reaches a log or an error message.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// On a first start with no usable token, writes a global admin token to `<data-dir>/admin.token` so a
+/// local operator is never locked out. The secret goes to that 0600 file only, never to the log.
+async fn bootstrap(config: &Config, store: &Store) -> anyhow::Result<()> {
+    if store.count_active_tokens().await? == 0 && config.auth.bootstrap_admin_token {
+        let path = config.server.data_dir.join("admin.token");
+        let token = store
+            .create_token("bootstrap-admin", Role::Admin, &TokenScope::Global)
+            .await?;
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot replace the stale {}", path.display()))?;
+        }
+        creatorflow_store::crypto::write_private_file(&path, format!("{}\n", token.secret).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        tracing::info!(path = %path.display(), token_id = %token.id, "Wrote a global admin token");
+    }
+    if store.list_workspace_count().await? == 0 {
+        store.create_default_workspace().await?;
+        tracing::info!(slug = "default", "Created the default workspace");
+    }
+    Ok(())
+}
+
+fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&[
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ])?
+        .install_recorder()?;
+    metrics::gauge!("creatorflow_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    Ok(handle)
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    init_tracing(&config);
+    let store = open_store(&config).await?;
+    if config.database.migrate_on_start {
+        store.migrate().await.context("migrations failed")?;
+    }
+    bootstrap(&config, &store).await?;
+    let metrics = install_metrics()?;
+    let bus = EventBus::default();
+    let g = &config.graphql;
+    let schema = creatorflow_api::build_schema(
+        store.clone(),
+        bus,
+        &SchemaOptions {
+            max_depth: g.max_depth,
+            max_complexity: g.max_complexity,
+            page: PageLimits {
+                default: g.default_page_size,
+                max: g.max_page_size,
+            },
+            introspection: g.introspection,
+            suggestions: g.suggestions,
+        },
+    );
+    let state = Arc::new(ApiState {
+        schema,
+        store: store.clone(),
+        metrics,
+        graphiql: g.graphiql,
+        request_timeout: Duration::from_secs(config.server.request_timeout_secs.max(1)),
+    });
+    let acceptor = TcpListener::bind(config.server.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let addr = acceptor
+        .local_addr()
+        .into_iter()
+        .find_map(|a| a.as_socket_addr().copied())
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        addr = %addr,
+        backend = store.backend().as_str(),
+        data_dir = %config.server.data_dir.display(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "Listening"
+    );
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(creatorflow_api::routes(state), shutdown_signal(), Some(grace))
+        .await?;
+    tracing::info!("Stopped accepting; closing the database");
+    store.close().await?;
+    tracing::info!("Shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => tracing::info!(signal = "SIGTERM", "Shutting down"),
+                _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "Shutting down"),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot watch SIGTERM; only Ctrl-C stops the daemon");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            super::redact("postgres://cf:hunter2@db:5432/cf"),
+            "postgres://cf:***@db:5432/cf"
+        );
+        assert_eq!(super::redact("postgres://cf@db/cf"), "postgres://cf@db/cf");
+        assert_eq!(super::redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

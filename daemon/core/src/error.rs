@@ -1,0 +1,149 @@
+//! The one table of stable error codes. Every error the API returns maps to exactly one of these; clients
+//! match on the code, people read the hint. Codes never change meaning once released.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    InvalidCursor,
+    Conflict,
+    CsrfRefused,
+    QueryTooDeep,
+    QueryTooComplex,
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::BadUserInput,
+        ErrorCode::InvalidCursor,
+        ErrorCode::Conflict,
+        ErrorCode::CsrfRefused,
+        ErrorCode::QueryTooDeep,
+        ErrorCode::QueryTooComplex,
+        ErrorCode::GraphqlParseFailed,
+        ErrorCode::GraphqlValidationFailed,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::InvalidCursor => "INVALID_CURSOR",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::CsrfRefused => "CSRF_REFUSED",
+            ErrorCode::QueryTooDeep => "QUERY_TOO_DEEP",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// What the caller can do about it.
+    pub fn hint(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => {
+                "Send `Authorization: Bearer <token>`; create a token with `creatorflow token create`, or use the one in <data-dir>/admin.token."
+            }
+            ErrorCode::Forbidden => {
+                "The token's role or workspaces do not allow this; ask an admin for a token with the right role and workspace."
+            }
+            ErrorCode::NotFound => {
+                "No such object in the workspaces this token can see; check the id or slug."
+            }
+            ErrorCode::BadUserInput => "An argument is invalid; the message names it and what is expected.",
+            ErrorCode::InvalidCursor => {
+                "Pass back a cursor exactly as returned by `pageInfo.endCursor`, with the same filters."
+            }
+            ErrorCode::Conflict => "The object already exists or changed meanwhile; read it again and retry.",
+            ErrorCode::CsrfRefused => {
+                "Send mutations with POST and `Content-Type: application/json`."
+            }
+            ErrorCode::QueryTooDeep => {
+                "Nest fewer selections, or raise `graphql.max_depth` in the daemon's configuration."
+            }
+            ErrorCode::QueryTooComplex => {
+                "Select fewer fields or smaller pages, or raise `graphql.max_complexity` in the daemon's configuration."
+            }
+            ErrorCode::GraphqlParseFailed => "The document is not valid GraphQL syntax; see the location in the message.",
+            ErrorCode::GraphqlValidationFailed => {
+                "The document does not match the schema; see `schema/schema.graphql`."
+            }
+            ErrorCode::Unavailable => "The daemon is starting or shutting down; retry shortly.",
+            ErrorCode::Internal => {
+                "An unexpected failure; the daemon's log has details under the request id."
+            }
+        }
+    }
+
+    /// The HTTP status used when this error decides the whole response (auth, CSRF, limits).
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::BadUserInput
+            | ErrorCode::InvalidCursor
+            | ErrorCode::CsrfRefused
+            | ErrorCode::QueryTooDeep
+            | ErrorCode::QueryTooComplex
+            | ErrorCode::GraphqlParseFailed
+            | ErrorCode::GraphqlValidationFailed => 400,
+            ErrorCode::Conflict => 409,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_match_serde() {
+        let mut seen = HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {c}");
+            let json = serde_json_like(c);
+            assert_eq!(json, c.as_str());
+            assert!(!c.hint().is_empty());
+        }
+    }
+
+    fn serde_json_like(c: ErrorCode) -> String {
+        // The serde name must equal the stable string, so logs and GraphQL agree.
+        format!("{c:?}")
+            .chars()
+            .enumerate()
+            .flat_map(|(i, ch)| {
+                let sep = (i > 0 && ch.is_ascii_uppercase()).then_some('_');
+                sep.into_iter().chain(std::iter::once(ch.to_ascii_uppercase()))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,60 @@
+//! `content_items`: A video or live stream that can drive sales.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "content_items")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub workspace_id: i64,
+    pub connection_id: i64,
+    pub external_id: String,
+    /// `video` or `live`.
+    pub kind: String,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub published_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::workspace::Entity",
+        from = "Column::WorkspaceId",
+        to = "super::workspace::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Workspace,
+    #[sea_orm(
+        belongs_to = "super::connection::Entity",
+        from = "Column::ConnectionId",
+        to = "super::connection::Column::Id",
+        on_update = "NoAction",
+        on_delete = "NoAction"
+    )]
+    Connection,
+    #[sea_orm(has_many = "super::content_metrics_daily::Entity")]
+    ContentMetricsDaily,
+}
+
+impl Related<super::workspace::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Workspace.def()
+    }
+}
+
+impl Related<super::connection::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Connection.def()
+    }
+}
+
+impl Related<super::content_metrics_daily::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ContentMetricsDaily.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

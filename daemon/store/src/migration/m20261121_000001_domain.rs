@@ -1,0 +1,546 @@
+//! The initial domain schema.
+//!
+//! Conventions kept on every table: `id` is a 64-bit auto-increment key, money is an integer amount of minor
+//! units (`*_minor`) next to the row's own `currency`, timestamps carry a time zone, and enum-like values are
+//! plain strings so new variants never need a schema change.
+//!
+//! Foreign keys from facts imported through a connection (orders, shipments, ad campaigns, …) use NO ACTION:
+//! dropping a connection must be an explicit decision, not a silent loss of history. Deleting a workspace
+//! still removes everything because every row also cascades from `workspaces`.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::{
+    big_integer, big_integer_null, big_pk_auto, blob_null, boolean, date, integer_null, string,
+    string_len, string_null, text, text_null, timestamp_with_time_zone,
+    timestamp_with_time_zone_null,
+};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in schema() {
+            manager.create_table(table.create).await?;
+            for index in table.indexes {
+                manager.create_index(index).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in schema().into_iter().rev() {
+            manager
+                .drop_table(Table::drop().table(table.name).if_exists().take())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// SQLite DDL is transactional too, so a failed upgrade never leaves half a schema behind.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+}
+
+struct TableDef {
+    name: &'static str,
+    create: TableCreateStatement,
+    indexes: Vec<IndexCreateStatement>,
+}
+
+/// Small builder so that each table below reads like its specification.
+struct Tb {
+    name: &'static str,
+    stmt: TableCreateStatement,
+    indexes: Vec<IndexCreateStatement>,
+}
+
+impl Tb {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            stmt: Table::create().table(name).take(),
+            indexes: Vec::new(),
+        }
+    }
+
+    /// `id` primary key plus the owning workspace.
+    fn scoped(name: &'static str) -> Self {
+        Self::new(name)
+            .col(big_pk_auto("id"))
+            .col(big_integer("workspace_id"))
+            .fk("workspace_id", "workspaces", ForeignKeyAction::Cascade)
+    }
+
+    fn col(mut self, def: ColumnDef) -> Self {
+        self.stmt.col(def);
+        self
+    }
+
+    fn fk(mut self, col: &'static str, to: &'static str, on_delete: ForeignKeyAction) -> Self {
+        self.stmt.foreign_key(
+            ForeignKey::create()
+                .name(format!("fk_{}_{col}", self.name))
+                .from(self.name, col)
+                .to(to, "id")
+                .on_delete(on_delete)
+                .on_update(ForeignKeyAction::NoAction),
+        );
+        self
+    }
+
+    fn index(self, cols: &[&'static str]) -> Self {
+        self.add_index("idx", cols, false)
+    }
+
+    fn unique(self, cols: &[&'static str]) -> Self {
+        self.add_index("uq", cols, true)
+    }
+
+    fn add_index(mut self, prefix: &str, cols: &[&'static str], unique: bool) -> Self {
+        let mut index = Index::create();
+        index
+            .name(format!("{prefix}_{}_{}", self.name, cols.join("_")))
+            .table(self.name);
+        for col in cols {
+            index.col(*col);
+        }
+        if unique {
+            index.unique();
+        }
+        self.indexes.push(index.take());
+        self
+    }
+
+    fn done(self) -> TableDef {
+        TableDef {
+            name: self.name,
+            create: self.stmt,
+            indexes: self.indexes,
+        }
+    }
+}
+
+fn currency() -> ColumnDef {
+    string_len("currency", 3)
+}
+
+fn ts(name: &'static str) -> ColumnDef {
+    timestamp_with_time_zone(name)
+}
+
+fn ts_null(name: &'static str) -> ColumnDef {
+    timestamp_with_time_zone_null(name)
+}
+
+/// Tables in creation order; `down` drops them in reverse.
+fn schema() -> Vec<TableDef> {
+    use ForeignKeyAction::{Cascade, NoAction, SetNull};
+
+    vec![
+        Tb::new("workspaces")
+            .col(big_pk_auto("id"))
+            .col(string("slug"))
+            .col(string("name"))
+            .col(string("timezone"))
+            .col(currency())
+            .col(ts("created_at"))
+            .col(ts("updated_at"))
+            .unique(&["slug"])
+            .done(),
+        Tb::new("api_tokens")
+            .col(big_pk_auto("id"))
+            .col(string("name"))
+            .col(string("role"))
+            .col(boolean("is_global"))
+            .col(string("token_hash"))
+            .col(string("token_prefix"))
+            .col(ts("created_at"))
+            .col(ts_null("last_used_at"))
+            .col(ts_null("revoked_at"))
+            .unique(&["token_hash"])
+            .done(),
+        {
+            let mut tb = Tb::new("api_token_workspaces")
+                .col(big_integer("token_id"))
+                .col(big_integer("workspace_id"))
+                .fk("token_id", "api_tokens", Cascade)
+                .fk("workspace_id", "workspaces", Cascade)
+                .index(&["workspace_id"]);
+            tb.stmt.primary_key(
+                Index::create()
+                    .name("pk_api_token_workspaces")
+                    .col("token_id")
+                    .col("workspace_id"),
+            );
+            tb.done()
+        },
+        Tb::scoped("connections")
+            .col(string("kind"))
+            .col(string("name"))
+            .col(string_null("external_shop_id"))
+            .col(string("status"))
+            .col(blob_null("credentials_ciphertext"))
+            .col(ts("created_at"))
+            .col(ts("updated_at"))
+            .unique(&["workspace_id", "kind", "external_shop_id"])
+            .done(),
+        Tb::scoped("brands")
+            .col(string("name"))
+            .unique(&["workspace_id", "name"])
+            .done(),
+        Tb::scoped("products")
+            .col(big_integer_null("connection_id"))
+            .col(string_null("external_id"))
+            .col(string("title"))
+            .col(big_integer_null("brand_id"))
+            .col(string_null("category"))
+            .col(string("status"))
+            .col(ts("created_at"))
+            .col(ts("updated_at"))
+            .fk("connection_id", "connections", SetNull)
+            .fk("brand_id", "brands", SetNull)
+            .unique(&["connection_id", "external_id"])
+            // Serves keyset pagination of a workspace's catalog by id.
+            .index(&["workspace_id", "id"])
+            .index(&["brand_id"])
+            .done(),
+        Tb::scoped("variants")
+            .col(big_integer("product_id"))
+            .col(big_integer_null("connection_id"))
+            .col(string_null("external_id"))
+            .col(string("sku"))
+            .col(string("title"))
+            .col(string_null("condition"))
+            .col(string_null("barcode"))
+            .col(currency())
+            .col(big_integer("price_minor"))
+            .col(big_integer_null("unit_cost_minor"))
+            .col(ts("created_at"))
+            .col(ts("updated_at"))
+            .fk("product_id", "products", Cascade)
+            .fk("connection_id", "connections", SetNull)
+            .unique(&["workspace_id", "sku"])
+            .unique(&["connection_id", "external_id"])
+            .index(&["product_id"])
+            .done(),
+        Tb::scoped("locations")
+            .col(big_integer_null("connection_id"))
+            .col(string_null("external_id"))
+            .col(string("name"))
+            .fk("connection_id", "connections", SetNull)
+            .unique(&["workspace_id", "name"])
+            .unique(&["connection_id", "external_id"])
+            .done(),
+        Tb::scoped("inventory_levels")
+            .col(big_integer("variant_id"))
+            .col(big_integer("location_id"))
+            .col(big_integer("on_hand"))
+            .col(big_integer("committed"))
+            .col(big_integer("incoming"))
+            .col(big_integer("safety_stock"))
+            .col(big_integer_null("reorder_point"))
+            .col(integer_null("lead_time_days"))
+            .col(big_integer("version"))
+            .col(ts("updated_at"))
+            .fk("variant_id", "variants", Cascade)
+            .fk("location_id", "locations", Cascade)
+            .unique(&["variant_id", "location_id"])
+            .index(&["location_id"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("inventory_ledger")
+            .col(big_integer("variant_id"))
+            .col(big_integer("location_id"))
+            .col(big_integer("delta_on_hand"))
+            .col(big_integer("delta_committed"))
+            .col(big_integer("delta_incoming"))
+            .col(string("reason"))
+            .col(string("source"))
+            .col(string("source_event_id"))
+            .col(string("actor"))
+            .col(big_integer("on_hand_after"))
+            .col(big_integer("committed_after"))
+            .col(big_integer("incoming_after"))
+            .col(ts("occurred_at"))
+            .col(ts("recorded_at"))
+            .fk("variant_id", "variants", Cascade)
+            .fk("location_id", "locations", Cascade)
+            .index(&["variant_id", "location_id", "id"])
+            .index(&["location_id"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("customers")
+            .col(string_null("email_hash"))
+            .col(string_null("display_name"))
+            .col(ts_null("first_order_at"))
+            .col(ts_null("last_order_at"))
+            .col(big_integer("orders_count"))
+            .col(big_integer("total_spent_minor"))
+            .col(currency())
+            .col(ts("created_at"))
+            .col(ts("updated_at"))
+            .index(&["workspace_id", "email_hash"])
+            // Serves the "best customers first" keyset listing.
+            .index(&["workspace_id", "total_spent_minor", "id"])
+            .done(),
+        Tb::scoped("customer_identities")
+            .col(big_integer("customer_id"))
+            .col(big_integer("connection_id"))
+            .col(string("external_id"))
+            .fk("customer_id", "customers", Cascade)
+            .fk("connection_id", "connections", NoAction)
+            .unique(&["connection_id", "external_id"])
+            .index(&["customer_id"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("orders")
+            .col(big_integer("connection_id"))
+            .col(string("external_id"))
+            .col(big_integer_null("customer_id"))
+            .col(string("status"))
+            .col(currency())
+            .col(big_integer("subtotal_minor"))
+            .col(big_integer("discount_minor"))
+            .col(big_integer("shipping_charged_minor"))
+            .col(big_integer("tax_minor"))
+            .col(big_integer("total_minor"))
+            .col(big_integer("fees_minor"))
+            .col(big_integer("refunded_minor"))
+            .col(ts("placed_at"))
+            .col(ts_null("paid_at"))
+            .col(ts_null("fulfilled_at"))
+            .col(ts_null("delivered_at"))
+            .col(ts_null("cancelled_at"))
+            .col(ts_null("source_updated_at"))
+            .col(ts("created_at"))
+            .col(ts("updated_at"))
+            .fk("connection_id", "connections", NoAction)
+            .fk("customer_id", "customers", SetNull)
+            .unique(&["connection_id", "external_id"])
+            .index(&["workspace_id", "placed_at"])
+            .index(&["customer_id"])
+            .done(),
+        Tb::scoped("order_lines")
+            .col(big_integer("order_id"))
+            .col(big_integer_null("variant_id"))
+            .col(string_null("external_id"))
+            .col(string("sku"))
+            .col(string("title"))
+            .col(big_integer("quantity"))
+            .col(big_integer("unit_price_minor"))
+            .col(big_integer("discount_minor"))
+            .col(big_integer_null("unit_cost_minor"))
+            .col(currency())
+            .fk("order_id", "orders", Cascade)
+            .fk("variant_id", "variants", SetNull)
+            .index(&["order_id"])
+            .index(&["variant_id"])
+            .index(&["workspace_id", "sku"])
+            .done(),
+        Tb::scoped("shipments")
+            .col(big_integer("order_id"))
+            .col(big_integer("connection_id"))
+            .col(string_null("external_id"))
+            .col(string_null("carrier"))
+            .col(string_null("tracking_number"))
+            .col(string("status"))
+            .col(big_integer("cost_minor"))
+            .col(currency())
+            .col(ts_null("shipped_at"))
+            .col(ts_null("delivered_at"))
+            .col(ts("created_at"))
+            .fk("order_id", "orders", Cascade)
+            .fk("connection_id", "connections", NoAction)
+            .unique(&["connection_id", "external_id"])
+            .index(&["order_id"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("refunds")
+            .col(big_integer("order_id"))
+            .col(big_integer("connection_id"))
+            .col(string_null("external_id"))
+            .col(string("kind"))
+            .col(string("status"))
+            .col(string_null("reason"))
+            .col(big_integer("amount_minor"))
+            .col(currency())
+            .col(ts("created_at"))
+            .fk("order_id", "orders", Cascade)
+            .fk("connection_id", "connections", NoAction)
+            .unique(&["connection_id", "external_id"])
+            .index(&["order_id"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("refund_lines")
+            .col(big_integer("refund_id"))
+            .col(big_integer("order_line_id"))
+            .col(big_integer("quantity"))
+            .col(boolean("sellable"))
+            .fk("refund_id", "refunds", Cascade)
+            // A refund line means nothing without the line it returns.
+            .fk("order_line_id", "order_lines", Cascade)
+            .index(&["refund_id"])
+            .index(&["order_line_id"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("ad_campaigns")
+            .col(big_integer("connection_id"))
+            .col(string("external_id"))
+            .col(string("name"))
+            .col(string("status"))
+            .fk("connection_id", "connections", NoAction)
+            .unique(&["connection_id", "external_id"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("ad_spend_daily")
+            .col(big_integer("campaign_id"))
+            .col(date("day"))
+            .col(big_integer("spend_minor"))
+            .col(currency())
+            .col(big_integer("impressions"))
+            .col(big_integer("clicks"))
+            .col(big_integer("conversions"))
+            .col(big_integer("attributed_revenue_minor"))
+            .fk("campaign_id", "ad_campaigns", Cascade)
+            .unique(&["campaign_id", "day"])
+            .index(&["workspace_id", "day"])
+            .done(),
+        Tb::scoped("content_items")
+            .col(big_integer("connection_id"))
+            .col(string("external_id"))
+            .col(string("kind"))
+            .col(string_null("title"))
+            .col(string_null("url"))
+            .col(ts_null("published_at"))
+            .fk("connection_id", "connections", NoAction)
+            .unique(&["connection_id", "external_id"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("content_metrics_daily")
+            .col(big_integer("content_item_id"))
+            .col(date("day"))
+            .col(big_integer("views"))
+            .col(big_integer("likes"))
+            .col(big_integer("comments"))
+            .col(big_integer("shares"))
+            .col(big_integer("product_clicks"))
+            .fk("content_item_id", "content_items", Cascade)
+            .unique(&["content_item_id", "day"])
+            .index(&["workspace_id", "day"])
+            .done(),
+        Tb::scoped("funnel_events")
+            .col(big_integer_null("connection_id"))
+            .col(string_null("external_id"))
+            .col(string("stage"))
+            .col(string_null("session_key"))
+            .col(big_integer_null("content_item_id"))
+            .col(big_integer_null("variant_id"))
+            .col(ts("occurred_at"))
+            .fk("connection_id", "connections", SetNull)
+            .fk("content_item_id", "content_items", SetNull)
+            .fk("variant_id", "variants", SetNull)
+            .index(&["workspace_id", "occurred_at"])
+            .index(&["connection_id"])
+            .index(&["content_item_id"])
+            .index(&["variant_id"])
+            .done(),
+        Tb::scoped("sync_cursors")
+            .col(big_integer("connection_id"))
+            .col(string("entity"))
+            .col(text("cursor"))
+            .col(ts("updated_at"))
+            .fk("connection_id", "connections", Cascade)
+            .unique(&["connection_id", "entity"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("sync_runs")
+            .col(big_integer("connection_id"))
+            .col(string("entity"))
+            .col(string("status"))
+            .col(ts("started_at"))
+            .col(ts_null("finished_at"))
+            .col(big_integer("records"))
+            .col(text_null("error"))
+            .fk("connection_id", "connections", Cascade)
+            .index(&["connection_id", "started_at"])
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("alert_rules")
+            .col(string("name"))
+            .col(string("kind"))
+            .col(string_null("metric"))
+            .col(text("params"))
+            .col(boolean("enabled"))
+            .col(ts("created_at"))
+            .index(&["workspace_id"])
+            .done(),
+        Tb::scoped("alert_events")
+            .col(big_integer_null("rule_id"))
+            .col(string("kind"))
+            .col(string("severity"))
+            .col(string("subject"))
+            .col(text("message"))
+            .col(text("data"))
+            .col(ts("raised_at"))
+            .col(ts_null("resolved_at"))
+            .fk("rule_id", "alert_rules", SetNull)
+            .index(&["workspace_id", "raised_at"])
+            .index(&["rule_id"])
+            .done(),
+        Tb::new("plugins")
+            .col(string("id").primary_key().take())
+            .col(string("kind"))
+            .col(string("version"))
+            .col(string("api_version"))
+            .col(string("sha256"))
+            .col(text("manifest"))
+            .col(boolean("enabled"))
+            .col(ts("installed_at"))
+            .col(ts("updated_at"))
+            .done(),
+        Tb::new("plugin_grants")
+            .col(big_pk_auto("id"))
+            .col(string("plugin_id"))
+            .col(string("capability"))
+            .col(string("value"))
+            .col(ts("granted_at"))
+            .fk("plugin_id", "plugins", Cascade)
+            .unique(&["plugin_id", "capability", "value"])
+            .done(),
+        Tb::scoped("ingest_events")
+            .col(string("source"))
+            .col(string("source_event_id"))
+            .col(string("kind"))
+            .col(ts("received_at"))
+            .unique(&["workspace_id", "source", "source_event_id"])
+            .done(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema;
+    use std::collections::HashSet;
+
+    /// PostgreSQL keeps index and constraint names in one namespace per schema and truncates at 63 bytes.
+    #[test]
+    fn object_names_are_unique_and_short() {
+        let mut seen = HashSet::new();
+        for table in schema() {
+            assert!(seen.insert(table.name.to_owned()), "{}", table.name);
+            for index in &table.indexes {
+                let name = index
+                    .get_index_spec()
+                    .get_name()
+                    .expect("every index is named")
+                    .to_owned();
+                assert!(name.len() <= 63, "{name}");
+                assert!(seen.insert(name.clone()), "{name}");
+            }
+        }
+    }
+}
