@@ -4,8 +4,8 @@
 use crate::error::gql_error;
 use async_graphql::{Context, Result};
 use creatorflow_core::{ErrorCode, Principal, Role, WorkspaceId};
-use creatorflow_store::entity::workspace;
 use creatorflow_store::Store;
+use creatorflow_store::entity::workspace;
 
 /// What a field needs from the caller, beyond seeing the workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,8 +15,12 @@ pub enum Need {
 }
 
 pub fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal> {
-    ctx.data_opt::<Principal>()
-        .ok_or_else(|| gql_error(ErrorCode::Unauthenticated, "a valid bearer token is required"))
+    ctx.data_opt::<Principal>().ok_or_else(|| {
+        gql_error(
+            ErrorCode::Unauthenticated,
+            "a valid bearer token is required",
+        )
+    })
 }
 
 pub fn check_role(who: &Principal, need: Need) -> Result<()> {
@@ -39,7 +43,10 @@ pub fn check_role(who: &Principal, need: Need) -> Result<()> {
 pub async fn workspace_for(ctx: &Context<'_>, slug: &str, need: Need) -> Result<workspace::Model> {
     let who = principal(ctx)?;
     let store = ctx.data::<Store>()?;
-    let ws = store.workspace_by_slug(slug).await.map_err(crate::error::from_store)?;
+    let ws = store
+        .workspace_by_slug(slug)
+        .await
+        .map_err(crate::error::from_store)?;
     match ws {
         Some(ws) if who.can_see(WorkspaceId(ws.id)) => {
             check_role(who, need)?;

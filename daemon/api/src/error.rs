@@ -20,7 +20,9 @@ pub fn internal(err: impl std::fmt::Display) -> Error {
 
 pub fn from_store(err: StoreError) -> Error {
     match err {
-        StoreError::NotFound { what } => gql_error(ErrorCode::NotFound, format!("{what} not found")),
+        StoreError::NotFound { what } => {
+            gql_error(ErrorCode::NotFound, format!("{what} not found"))
+        }
         StoreError::Conflict(m) => gql_error(ErrorCode::Conflict, m),
         StoreError::Invalid(m) => gql_error(ErrorCode::BadUserInput, m),
         other => internal(other),

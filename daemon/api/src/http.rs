@@ -84,7 +84,9 @@ async fn observe<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let route = match path.as_str() {
-        "/" | "/graphiql" | "/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics" => path.clone(),
+        "/" | "/graphiql" | "/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics" => {
+            path.clone()
+        }
         _ => "other".to_owned(),
     };
     let span = tracing::info_span!("http.request", request_id = %request_id, method = %method, path = %path);
@@ -99,8 +101,15 @@ async fn observe<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response
         resp.headers_mut().insert("x-request-id", v);
     }
     metrics::counter!("creatorflow_http_requests_total", "route" => route.clone(), "method" => method, "status" => status.to_string()).increment(1);
-    metrics::histogram!("creatorflow_http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
-    span.in_scope(|| tracing::debug!(status, elapsed_ms = elapsed.as_secs_f64() * 1e3, "Request finished"));
+    metrics::histogram!("creatorflow_http_request_duration_seconds", "route" => route)
+        .record(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::debug!(
+            status,
+            elapsed_ms = elapsed.as_secs_f64() * 1e3,
+            "Request finished"
+        )
+    });
     Ok(resp)
 }
 
@@ -147,7 +156,10 @@ fn graphiql_page(enabled: bool) -> Response {
     let html = async_graphql::http::GraphiQLSource::build()
         .endpoint("/graphql")
         .subscription_endpoint("/graphql/ws")
-        .header("Authorization", "Bearer <paste the token from <data-dir>/admin.token>")
+        .header(
+            "Authorization",
+            "Bearer <paste the token from <data-dir>/admin.token>",
+        )
         .title("CreatorFlow GraphQL")
         .finish();
     Response::builder()
@@ -166,19 +178,31 @@ fn error_body(code: ErrorCode, message: &str) -> Value {
     json!({"errors": [{"message": message, "extensions": {"code": code.as_str(), "hint": code.hint()}}]})
 }
 
-fn error_response(status: StatusCode, content_type: &str, code: ErrorCode, message: &str) -> Response {
+fn error_response(
+    status: StatusCode,
+    content_type: &str,
+    code: ErrorCode,
+    message: &str,
+) -> Response {
     json_response(status, content_type, &error_body(code, message))
 }
 
 /// The media type to answer with, from the Accept header; `None` when we can produce none of them.
 fn negotiate(req: &Request) -> Option<&'static str> {
-    let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Some(JSON);
     };
     let accept = accept.to_ascii_lowercase();
     if accept.contains("application/graphql-response+json") {
         Some(GRAPHQL_RESPONSE)
-    } else if accept.contains("application/json") || accept.contains("*/*") || accept.contains("application/*") {
+    } else if accept.contains("application/json")
+        || accept.contains("*/*")
+        || accept.contains("application/*")
+    {
         Some(JSON)
     } else {
         None
@@ -188,10 +212,15 @@ fn negotiate(req: &Request) -> Option<&'static str> {
 fn bearer(req: &Request) -> Option<String> {
     let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
-async fn authenticate(store: &Store, token: Option<&str>) -> Result<Principal, (StatusCode, ErrorCode, String)> {
+async fn authenticate(
+    store: &Store,
+    token: Option<&str>,
+) -> Result<Principal, (StatusCode, ErrorCode, String)> {
     let Some(token) = token else {
         return Err((
             StatusCode::UNAUTHORIZED,
@@ -260,7 +289,9 @@ fn params_from_query_string(qs: &str) -> Result<Params, String> {
     let mut obj = serde_json::Map::new();
     for (k, v) in pairs {
         let value = match k.as_str() {
-            "variables" | "extensions" => serde_json::from_str(&v).map_err(|e| format!("`{k}` is not valid JSON: {e}"))?,
+            "variables" | "extensions" => {
+                serde_json::from_str(&v).map_err(|e| format!("`{k}` is not valid JSON: {e}"))?
+            }
             _ => Value::String(v),
         };
         obj.insert(k, value);
@@ -299,8 +330,10 @@ async fn graphql(state: &ApiState, mut req: Request) -> Response {
         Err((status, code, msg)) => {
             let mut resp = error_response(status, media, code, &msg);
             if status == StatusCode::UNAUTHORIZED {
-                resp.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
             }
             return resp;
         }
@@ -320,7 +353,12 @@ async fn graphql(state: &ApiState, mut req: Request) -> Response {
         let bytes = match req.take_body().into_bytes().await {
             Ok(b) => b,
             Err(e) => {
-                return error_response(StatusCode::BAD_REQUEST, media, ErrorCode::BadUserInput, &e.to_string());
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    ErrorCode::BadUserInput,
+                    &e.to_string(),
+                );
             }
         };
         match serde_json::from_slice::<Value>(&bytes) {
@@ -330,7 +368,14 @@ async fn graphql(state: &ApiState, mut req: Request) -> Response {
     };
     let params = match params {
         Ok(p) => p,
-        Err(msg) => return error_response(StatusCode::BAD_REQUEST, media, ErrorCode::BadUserInput, &msg),
+        Err(msg) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                &msg,
+            );
+        }
     };
 
     let mut gql = async_graphql::Request::new(params.query);
@@ -344,7 +389,11 @@ async fn graphql(state: &ApiState, mut req: Request) -> Response {
     let op_type = match gql.parsed_query() {
         Ok(doc) => selected_operation(&doc.operations, op_name.as_deref()),
         Err(e) => {
-            let status = if strict { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            let status = if strict {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
             return error_response(status, media, ErrorCode::GraphqlParseFailed, &e.message);
         }
     };
@@ -381,20 +430,30 @@ async fn graphql(state: &ApiState, mut req: Request) -> Response {
         }
     };
     metrics::counter!("creatorflow_graphql_operations_total", "type" => op_label, "outcome" => if resp.errors.is_empty() { "ok" } else { "error" }).increment(1);
-    let rejected_before_execution = resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
+    let rejected_before_execution =
+        resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
     let mut errors = resp.errors;
     for e in &mut errors {
         add_code(e);
     }
     let mut body = serde_json::Map::new();
     if !(strict && rejected_before_execution) {
-        body.insert("data".into(), serde_json::to_value(&resp.data).unwrap_or(Value::Null));
+        body.insert(
+            "data".into(),
+            serde_json::to_value(&resp.data).unwrap_or(Value::Null),
+        );
     }
     if !errors.is_empty() {
-        body.insert("errors".into(), serde_json::to_value(&errors).unwrap_or(Value::Null));
+        body.insert(
+            "errors".into(),
+            serde_json::to_value(&errors).unwrap_or(Value::Null),
+        );
     }
     if !resp.extensions.is_empty() {
-        body.insert("extensions".into(), serde_json::to_value(&resp.extensions).unwrap_or(Value::Null));
+        body.insert(
+            "extensions".into(),
+            serde_json::to_value(&resp.extensions).unwrap_or(Value::Null),
+        );
     }
     let status = if strict && rejected_before_execution {
         StatusCode::BAD_REQUEST
@@ -411,14 +470,19 @@ fn selected_operation(ops: &DocumentOperations, name: Option<&str>) -> Option<Op
             .iter()
             .find(|(n, _)| n.as_str() == name)
             .map(|(_, op)| op.node.ty),
-        (DocumentOperations::Multiple(map), None) if map.len() == 1 => map.values().next().map(|op| op.node.ty),
+        (DocumentOperations::Multiple(map), None) if map.len() == 1 => {
+            map.values().next().map(|op| op.node.ty)
+        }
         (DocumentOperations::Multiple(_), None) => None,
     }
 }
 
 /// Engine errors (validation, limits) carry no code; give them one from the table.
 fn add_code(e: &mut ServerError) {
-    let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+    let has_code = e
+        .extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some());
     if !has_code {
         let code = classify_engine_error(&e.message);
         let ext = e.extensions.get_or_insert_with(Default::default);

@@ -45,7 +45,9 @@ pub enum TokenCommand {
 impl TokenCommand {
     pub fn config_args(&self) -> &ConfigArgs {
         match self {
-            TokenCommand::Create { cfg, .. } | TokenCommand::List { cfg } | TokenCommand::Revoke { cfg, .. } => cfg,
+            TokenCommand::Create { cfg, .. }
+            | TokenCommand::List { cfg }
+            | TokenCommand::Revoke { cfg, .. } => cfg,
         }
     }
 }
@@ -101,7 +103,9 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let pending = store.pending_migrations().await?;
     store.migrate().await.context("migrations failed")?;
-    write_stdout(&format!("applied {pending} migration(s); the database is current\n"))
+    write_stdout(&format!(
+        "applied {pending} migration(s); the database is current\n"
+    ))
 }
 
 pub fn config_check(config: &Config) -> anyhow::Result<()> {
@@ -109,7 +113,11 @@ pub fn config_check(config: &Config) -> anyhow::Result<()> {
         "configuration is valid\n  listen    {}\n  data dir  {}\n  database  {}\n",
         config.server.listen,
         config.server.data_dir.display(),
-        if config.database.url.is_some() { "from database.url" } else { "embedded SQLite in the data dir" },
+        if config.database.url.is_some() {
+            "from database.url"
+        } else {
+            "embedded SQLite in the data dir"
+        },
     ))
 }
 
@@ -127,25 +135,44 @@ pub async fn token(config: Config, cmd: TokenCommand) -> anyhow::Result<()> {
                 TokenScope::Global
             } else {
                 if workspaces.is_empty() {
-                    bail!("give --workspace SLUG (repeatable), or --global for a global admin token");
+                    bail!(
+                        "give --workspace SLUG (repeatable), or --global for a global admin token"
+                    );
                 }
                 TokenScope::Workspaces(
                     workspaces
                         .iter()
-                        .map(|s| Slug::parse(s).with_context(|| format!("invalid workspace slug {s:?}")))
+                        .map(|s| {
+                            Slug::parse(s).with_context(|| format!("invalid workspace slug {s:?}"))
+                        })
                         .collect::<anyhow::Result<_>>()?,
                 )
             };
             let token = store.create_token(&name, role, &scope).await?;
-            eprintln!("created token {} ({role}); the secret is shown only once:", token.id);
+            eprintln!(
+                "created token {} ({role}); the secret is shown only once:",
+                token.id
+            );
             write_stdout(&format!("{}\n", token.secret))
         }
         TokenCommand::List { .. } => {
-            let mut out = String::from("ID\tROLE\tSCOPE\tNAME\tPREFIX\tCREATED\tLAST USED\tSTATUS\n");
+            let mut out =
+                String::from("ID\tROLE\tSCOPE\tNAME\tPREFIX\tCREATED\tLAST USED\tSTATUS\n");
             for t in store.list_tokens().await? {
-                let scope = if t.is_global { "*".to_owned() } else { t.workspaces.join(",") };
-                let last = t.last_used_at.map(|d| d.to_rfc3339()).unwrap_or_else(|| "-".into());
-                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                let scope = if t.is_global {
+                    "*".to_owned()
+                } else {
+                    t.workspaces.join(",")
+                };
+                let last = t
+                    .last_used_at
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_else(|| "-".into());
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 out.push_str(&format!(
                     "{}\t{}\t{}\t{}\t{}…\t{}\t{}\t{}\n",
                     t.id,
@@ -194,7 +221,10 @@ pub async fn workspace(config: Config, cmd: WorkspaceCommand) -> anyhow::Result<
         WorkspaceCommand::List { .. } => {
             let mut out = String::from("ID\tSLUG\tNAME\tTIMEZONE\tCURRENCY\n");
             for w in store.all_workspaces().await? {
-                out.push_str(&format!("{}\t{}\t{}\t{}\t{}\n", w.id, w.slug, w.name, w.timezone, w.currency));
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\n",
+                    w.id, w.slug, w.name, w.timezone, w.currency
+                ));
             }
             write_stdout(&out)
         }
@@ -204,7 +234,9 @@ pub async fn workspace(config: Config, cmd: WorkspaceCommand) -> anyhow::Result<
 pub fn schema_print(output: Option<&Path>) -> anyhow::Result<()> {
     let sdl = creatorflow_api::sdl();
     match output {
-        Some(path) => std::fs::write(path, sdl).with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => {
+            std::fs::write(path, sdl).with_context(|| format!("cannot write {}", path.display()))
+        }
         None => write_stdout(&sdl),
     }
 }

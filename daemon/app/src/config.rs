@@ -245,9 +245,9 @@ impl Config {
 /// Command-line flags; they beat every other layer.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
-    /// `--listen`
+    /// `--listen`: bind elsewhere for one run without editing the file.
     pub listen: Option<SocketAddr>,
-    /// `--data-dir`
+    /// `--data-dir`: point one run at another data directory (tests, migrations, recovery).
     pub data_dir: Option<PathBuf>,
 }
 
@@ -537,12 +537,13 @@ fn file_layer(path: &Path, issues: &mut Vec<ConfigIssue>) -> Option<Layer> {
 /// The most common syntax slip is unquoted text (`listen = 0.0.0.0:8080`); spell out the fix.
 fn unquoted_text_hint(line: &str) -> Option<String> {
     let (key, value) = line.split_once('=')?;
-    let (key, value) = (key.trim(), value.trim());
+    let value = value.split('#').next().unwrap_or_default().trim();
+    let key = key.trim();
     let parses =
         |candidate: &str| toml::from_str::<toml::Table>(&format!("v = {candidate}")).is_ok();
     if key.is_empty()
         || value.is_empty()
-        || value.contains('"')
+        || value.contains(['"', '\''])
         || parses(value)
         || !parses(&format!("\"{value}\""))
     {
@@ -993,12 +994,10 @@ impl Validator<'_> {
             );
         }
 
-        if config.log.filter.trim().is_empty() && self.usable(&["log.filter"]) {
-            self.report(
-                "log.filter",
-                "must not be empty; use a level such as `info`, or directives such as `info,creatorflow=debug`"
-                    .to_owned(),
-            );
+        if self.usable(&["log.filter"])
+            && let Some(message) = log_filter_problem(&config.log.filter)
+        {
+            self.report("log.filter", message);
         }
 
         if let Some(key) = &config.security.credentials_key
@@ -1033,6 +1032,21 @@ fn database_url_problem(url: &str) -> Option<String> {
         Some(scheme) => format!("expected {ACCEPTED}, found one starting with `{scheme}:`"),
         None => format!("expected {ACCEPTED}, found a value without a scheme"),
     })
+}
+
+/// Checked here rather than when logging starts, so a typo is reported with its origin.
+fn log_filter_problem(filter: &str) -> Option<String> {
+    let example = "use a level such as `info`, or directives such as `info,creatorflow=debug`";
+    if filter.trim().is_empty() {
+        return Some(format!("must not be empty; {example}"));
+    }
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .err()
+        .map(|e| {
+            format!(
+                "expected a log filter such as `info` or `info,creatorflow=debug`, found {filter:?} ({e})"
+            )
+        })
 }
 
 /// Never echoes the key; says only what is wrong with it.

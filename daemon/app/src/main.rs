@@ -13,7 +13,11 @@ use std::process::ExitCode;
 pub const EXIT_CONFIG: u8 = 78;
 
 #[derive(Parser, Debug)]
-#[command(name = "creatorflow", version, about = "Self-hosted commerce and creator analytics daemon")]
+#[command(
+    name = "creatorflow",
+    version,
+    about = "Self-hosted commerce and creator analytics daemon"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,7 +84,10 @@ enum SchemaCommand {
 }
 
 /// Loads configuration or explains every problem and exits with [`EXIT_CONFIG`].
-fn load_config(args: &ConfigArgs, listen: Option<std::net::SocketAddr>) -> Result<config::Config, ExitCode> {
+fn load_config(
+    args: &ConfigArgs,
+    listen: Option<std::net::SocketAddr>,
+) -> Result<config::Config, ExitCode> {
     let overrides = config::Overrides {
         listen,
         data_dir: args.data_dir.clone(),
@@ -106,7 +113,9 @@ fn main() -> ExitCode {
             Ok(config) => commands::config_check(&config),
             Err(code) => return code,
         },
-        Command::Config(ConfigCommand::PrintDefault) => commands::write_stdout(config::DEFAULT_TOML),
+        Command::Config(ConfigCommand::PrintDefault) => {
+            commands::write_stdout(config::DEFAULT_TOML)
+        }
         Command::Token(cmd) => match load_config(cmd.config_args(), None) {
             Ok(config) => run_async(commands::token(config, cmd)),
             Err(code) => return code,
@@ -115,7 +124,9 @@ fn main() -> ExitCode {
             Ok(config) => run_async(commands::workspace(config, cmd)),
             Err(code) => return code,
         },
-        Command::Schema(SchemaCommand::Print { output }) => commands::schema_print(output.as_deref()),
+        Command::Schema(SchemaCommand::Print { output }) => {
+            commands::schema_print(output.as_deref())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

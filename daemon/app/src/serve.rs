@@ -24,7 +24,11 @@ pub fn init_tracing(config: &Config) {
         .with_writer(std::io::stderr);
     // A second initialisation (tests, repeated commands) is harmless.
     let _ = if json {
-        builder.json().flatten_event(true).with_current_span(true).try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init()
     } else {
         builder.with_target(false).try_init()
     };
@@ -33,7 +37,10 @@ pub fn init_tracing(config: &Config) {
 /// Opens the database with the configured options, creating the data directory and the credentials key.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
-        format!("cannot create the data directory {}", config.server.data_dir.display())
+        format!(
+            "cannot create the data directory {}",
+            config.server.data_dir.display()
+        )
     })?;
     let cipher = match &config.security.credentials_key {
         Some(key) => CredentialCipher::from_base64(key)?,
@@ -85,8 +92,11 @@ async fn bootstrap(config: &Config, store: &Store) -> anyhow::Result<()> {
             std::fs::remove_file(&path)
                 .with_context(|| format!("cannot replace the stale {}", path.display()))?;
         }
-        creatorflow_store::crypto::write_private_file(&path, format!("{}\n", token.secret).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        creatorflow_store::crypto::write_private_file(
+            &path,
+            format!("{}\n", token.secret).as_bytes(),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
         tracing::info!(path = %path.display(), token_id = %token.id, "Wrote a global admin token");
     }
     if store.list_workspace_count().await? == 0 {
@@ -138,6 +148,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         graphiql: g.graphiql,
         request_timeout: Duration::from_secs(config.server.request_timeout_secs.max(1)),
     });
+    // Watch the signals before announcing readiness, so a supervisor's early SIGTERM is never lost.
+    let stop = shutdown_signal()?;
     let acceptor = TcpListener::bind(config.server.listen)
         .into_acceptor()
         .await
@@ -157,7 +169,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(creatorflow_api::routes(state), shutdown_signal(), Some(grace))
+        .run_with_graceful_shutdown(creatorflow_api::routes(state), stop, Some(grace))
         .await?;
     tracing::info!("Stopped accepting; closing the database");
     store.close().await?;
@@ -165,20 +177,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => tracing::info!(signal = "SIGTERM", "Shutting down"),
-                _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "Shutting down"),
-            }
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "Shutting down"),
+            _ = int.recv() => tracing::info!(signal = "SIGINT", "Shutting down"),
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "Cannot watch SIGTERM; only Ctrl-C stops the daemon");
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    })
 }
 
 #[cfg(test)]

@@ -68,11 +68,15 @@ impl ErrorCode {
             ErrorCode::NotFound => {
                 "No such object in the workspaces this token can see; check the id or slug."
             }
-            ErrorCode::BadUserInput => "An argument is invalid; the message names it and what is expected.",
+            ErrorCode::BadUserInput => {
+                "An argument is invalid; the message names it and what is expected."
+            }
             ErrorCode::InvalidCursor => {
                 "Pass back a cursor exactly as returned by `pageInfo.endCursor`, with the same filters."
             }
-            ErrorCode::Conflict => "The object already exists or changed meanwhile; read it again and retry.",
+            ErrorCode::Conflict => {
+                "The object already exists or changed meanwhile; read it again and retry."
+            }
             ErrorCode::CsrfRefused => {
                 "Send mutations with POST and `Content-Type: application/json`."
             }
@@ -82,7 +86,9 @@ impl ErrorCode {
             ErrorCode::QueryTooComplex => {
                 "Select fewer fields or smaller pages, or raise `graphql.max_complexity` in the daemon's configuration."
             }
-            ErrorCode::GraphqlParseFailed => "The document is not valid GraphQL syntax; see the location in the message.",
+            ErrorCode::GraphqlParseFailed => {
+                "The document is not valid GraphQL syntax; see the location in the message."
+            }
             ErrorCode::GraphqlValidationFailed => {
                 "The document does not match the schema; see `schema/schema.graphql`."
             }
@@ -142,7 +148,8 @@ mod tests {
             .enumerate()
             .flat_map(|(i, ch)| {
                 let sep = (i > 0 && ch.is_ascii_uppercase()).then_some('_');
-                sep.into_iter().chain(std::iter::once(ch.to_ascii_uppercase()))
+                sep.into_iter()
+                    .chain(std::iter::once(ch.to_ascii_uppercase()))
             })
             .collect()
     }

@@ -8,7 +8,9 @@ use std::fmt;
 pub struct Timezone(chrono_tz::Tz);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown time zone {0:?}; expected an IANA name such as UTC, America/New_York or Asia/Bangkok")]
+#[error(
+    "unknown time zone {0:?}; expected an IANA name such as UTC, America/New_York or Asia/Bangkok"
+)]
 pub struct UnknownTimezone(pub String);
 
 impl Timezone {

@@ -179,7 +179,11 @@ impl Store {
             .map(|t| TokenInfo {
                 id: TokenId(t.id),
                 role: t.role.parse().unwrap_or(Role::ReadOnly),
-                workspaces: by_token.remove(&t.id).unwrap_or_default().into_iter().collect(),
+                workspaces: by_token
+                    .remove(&t.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
                 name: t.name,
                 is_global: t.is_global,
                 prefix: t.token_prefix,

@@ -15,7 +15,15 @@ pub struct NewWorkspace {
 }
 
 /// Connection kinds the daemon knows; connectors may add more later through plugins.
-pub const CONNECTION_KINDS: &[&str] = &["tiktok_shop", "shopify", "csv", "manual", "whatnot", "etsy", "amazon"];
+pub const CONNECTION_KINDS: &[&str] = &[
+    "tiktok_shop",
+    "shopify",
+    "csv",
+    "manual",
+    "whatnot",
+    "etsy",
+    "amazon",
+];
 
 #[derive(Debug, Clone)]
 pub struct NewConnection {
@@ -28,9 +36,14 @@ pub struct NewConnection {
 }
 
 impl Store {
-    pub async fn create_workspace(&self, new: &NewWorkspace) -> Result<workspace::Model, StoreError> {
+    pub async fn create_workspace(
+        &self,
+        new: &NewWorkspace,
+    ) -> Result<workspace::Model, StoreError> {
         if new.name.trim().is_empty() {
-            return Err(StoreError::Invalid("a workspace name cannot be empty".into()));
+            return Err(StoreError::Invalid(
+                "a workspace name cannot be empty".into(),
+            ));
         }
         let now = Utc::now();
         workspace::ActiveModel {
@@ -44,7 +57,11 @@ impl Store {
         }
         .insert(&self.db)
         .await
-        .map_err(|e| conflict_or(e, || format!("a workspace with slug `{}` already exists", new.slug)))
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!("a workspace with slug `{}` already exists", new.slug)
+            })
+        })
     }
 
     pub async fn list_workspace_count(&self) -> Result<u64, StoreError> {
@@ -70,19 +87,28 @@ impl Store {
         self.create_workspace(&new).await
     }
 
-    pub async fn workspace_by_slug(&self, slug: &str) -> Result<Option<workspace::Model>, StoreError> {
+    pub async fn workspace_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<workspace::Model>, StoreError> {
         Ok(workspace::Entity::find()
             .filter(workspace::Column::Slug.eq(slug))
             .one(&self.db)
             .await?)
     }
 
-    pub async fn workspace_by_id(&self, id: WorkspaceId) -> Result<Option<workspace::Model>, StoreError> {
+    pub async fn workspace_by_id(
+        &self,
+        id: WorkspaceId,
+    ) -> Result<Option<workspace::Model>, StoreError> {
         Ok(workspace::Entity::find_by_id(id.0).one(&self.db).await?)
     }
 
     /// The workspaces a principal can see, ordered by slug.
-    pub async fn visible_workspaces(&self, who: &Principal) -> Result<Vec<workspace::Model>, StoreError> {
+    pub async fn visible_workspaces(
+        &self,
+        who: &Principal,
+    ) -> Result<Vec<workspace::Model>, StoreError> {
         let mut q = workspace::Entity::find().order_by_asc(workspace::Column::Slug);
         if let WorkspaceScope::Only(ids) = &who.scope {
             q = q.filter(workspace::Column::Id.is_in(ids.iter().map(|i| i.0)));
@@ -90,7 +116,10 @@ impl Store {
         Ok(q.all(&self.db).await?)
     }
 
-    pub async fn create_connection(&self, new: &NewConnection) -> Result<connection::Model, StoreError> {
+    pub async fn create_connection(
+        &self,
+        new: &NewConnection,
+    ) -> Result<connection::Model, StoreError> {
         if !CONNECTION_KINDS.contains(&new.kind.as_str()) {
             return Err(StoreError::Invalid(format!(
                 "unknown connection kind `{}`; expected one of {}",
@@ -99,7 +128,9 @@ impl Store {
             )));
         }
         if new.name.trim().is_empty() {
-            return Err(StoreError::Invalid("a connection name cannot be empty".into()));
+            return Err(StoreError::Invalid(
+                "a connection name cannot be empty".into(),
+            ));
         }
         let sealed = match &new.credentials {
             Some(plain) => Some(self.cipher.seal(plain)?),
@@ -130,7 +161,10 @@ impl Store {
     }
 
     /// Decrypts a connection's credentials for the code that calls the marketplace; never for the API.
-    pub fn connection_credentials(&self, c: &connection::Model) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn connection_credentials(
+        &self,
+        c: &connection::Model,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         match &c.credentials_ciphertext {
             Some(sealed) => Ok(Some(self.cipher.open(sealed)?)),
             None => Ok(None),

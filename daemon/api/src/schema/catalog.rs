@@ -22,8 +22,11 @@ where
     U: async_graphql::OutputType,
 {
     let mut conn = RelayConnection::new(had_cursor, page.has_next_page);
-    conn.edges
-        .extend(page.items.into_iter().map(|(cursor, row)| Edge::new(cursor, wrap(row))));
+    conn.edges.extend(
+        page.items
+            .into_iter()
+            .map(|(cursor, row)| Edge::new(cursor, wrap(row))),
+    );
     conn
 }
 
@@ -397,7 +400,11 @@ fn load_err(e: impl std::fmt::Display) -> LoadError {
     Arc::new(e.to_string())
 }
 
-fn by_workspace<K: Copy>(keys: &[K], ws: impl Fn(&K) -> i64, id: impl Fn(&K) -> i64) -> HashMap<i64, Vec<i64>> {
+fn by_workspace<K: Copy>(
+    keys: &[K],
+    ws: impl Fn(&K) -> i64,
+    id: impl Fn(&K) -> i64,
+) -> HashMap<i64, Vec<i64>> {
     let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
     for k in keys {
         out.entry(ws(k)).or_default().push(id(k));
@@ -418,7 +425,10 @@ impl Loader<VariantsOf> for CatalogLoader {
     type Value = Vec<variant::Model>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[VariantsOf]) -> Result<HashMap<VariantsOf, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[VariantsOf],
+    ) -> Result<HashMap<VariantsOf, Self::Value>, Self::Error> {
         let mut out: HashMap<VariantsOf, Self::Value> = HashMap::new();
         for (ws, ids) in by_workspace(keys, |k| k.0, |k| k.1) {
             for v in q::variants_of_products(self.store.db(), ws, &ids)
@@ -472,7 +482,10 @@ impl Loader<ConnectionKey> for CatalogLoader {
     type Value = connection::Model;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[ConnectionKey]) -> Result<HashMap<ConnectionKey, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[ConnectionKey],
+    ) -> Result<HashMap<ConnectionKey, Self::Value>, Self::Error> {
         let mut out = HashMap::new();
         for (ws, ids) in by_workspace(keys, |k| k.0, |k| k.1) {
             for c in q::connections_by_ids(self.store.db(), ws, &ids)

@@ -22,5 +22,9 @@ pub struct Subscription(subscription::WorkspaceSubscription);
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }

@@ -19,7 +19,10 @@ pub fn page_args(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -
     let first = match first {
         None => limits.default,
         Some(n) if n < 0 => {
-            return Err(gql_error(ErrorCode::BadUserInput, "`first` cannot be negative"));
+            return Err(gql_error(
+                ErrorCode::BadUserInput,
+                "`first` cannot be negative",
+            ));
         }
         Some(n) if n as u64 > limits.max => {
             return Err(gql_error(
@@ -51,6 +54,10 @@ impl Money {
 
 /// Parses a GraphQL ID that must be one of our numeric row ids.
 pub fn row_id(id: &async_graphql::ID) -> Result<i64> {
-    id.parse::<i64>()
-        .map_err(|_| gql_error(ErrorCode::BadUserInput, format!("`{}` is not a valid id", id.as_str())))
+    id.parse::<i64>().map_err(|_| {
+        gql_error(
+            ErrorCode::BadUserInput,
+            format!("`{}` is not a valid id", id.as_str()),
+        )
+    })
 }

@@ -44,7 +44,9 @@ impl Workspace {
     /// Shops linked to this workspace. Credentials are never returned.
     async fn connections(&self, ctx: &Context<'_>) -> Result<Vec<Connection>> {
         let store = ctx.data::<Store>()?;
-        let rows = q::list_connections(store.db(), self.0.id).await.map_err(from_catalog)?;
+        let rows = q::list_connections(store.db(), self.0.id)
+            .await
+            .map_err(from_catalog)?;
         Ok(rows.into_iter().map(Connection).collect())
     }
 
@@ -107,7 +109,11 @@ impl Workspace {
         customer_page(ctx, self.0.id, first, after, filter.unwrap_or_default()).await
     }
 
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<super::catalog::Customer>> {
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<Option<super::catalog::Customer>> {
         let store = ctx.data::<Store>()?;
         Ok(q::get_customer(store.db(), self.0.id, row_id(&id)?)
             .await
@@ -180,7 +186,11 @@ pub struct WorkspaceMutation;
 #[Object]
 impl WorkspaceMutation {
     /// Creates a workspace (global admin only).
-    async fn create_workspace(&self, ctx: &Context<'_>, input: CreateWorkspaceInput) -> Result<Workspace> {
+    async fn create_workspace(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWorkspaceInput,
+    ) -> Result<Workspace> {
         require_global_admin(principal(ctx)?)?;
         let bad = |field: &str, e: &dyn std::fmt::Display| {
             gql_error(ErrorCode::BadUserInput, format!("`{field}`: {e}"))
@@ -195,14 +205,19 @@ impl WorkspaceMutation {
         };
         let store = ctx.data::<Store>()?;
         let row = store.create_workspace(&new).await.map_err(from_store)?;
-        ctx.data::<EventBus>()?.publish(DomainEvent::WorkspaceCreated {
-            workspace_id: WorkspaceId(row.id),
-        });
+        ctx.data::<EventBus>()?
+            .publish(DomainEvent::WorkspaceCreated {
+                workspace_id: WorkspaceId(row.id),
+            });
         Ok(Workspace(row))
     }
 
     /// Links a shop to a workspace (admin of that workspace).
-    async fn create_connection(&self, ctx: &Context<'_>, input: CreateConnectionInput) -> Result<Connection> {
+    async fn create_connection(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateConnectionInput,
+    ) -> Result<Connection> {
         let ws = workspace_for(ctx, &input.workspace, Need::Administer).await?;
         check_role(principal(ctx)?, Need::Administer)?;
         let credentials = match &input.credentials {
@@ -226,12 +241,12 @@ impl WorkspaceMutation {
             })
             .await
             .map_err(from_store)?;
-        ctx.data::<EventBus>()?.publish(DomainEvent::ConnectionChanged {
-            workspace_id: WorkspaceId(ws.id),
-            connection_id: ConnectionId(row.id),
-            status: row.status.clone(),
-        });
+        ctx.data::<EventBus>()?
+            .publish(DomainEvent::ConnectionChanged {
+                workspace_id: WorkspaceId(ws.id),
+                connection_id: ConnectionId(row.id),
+                status: row.status.clone(),
+            });
         Ok(Connection(row))
     }
 }
-

@@ -1,34 +1,34 @@
 //! sea-orm entities, one module per table. They mirror `crate::migration` column for column.
 
-pub mod workspace;
-pub mod api_token;
-pub mod api_token_workspace;
-pub mod connection;
-pub mod brand;
-pub mod product;
-pub mod variant;
-pub mod location;
-pub mod inventory_level;
-pub mod inventory_ledger;
-pub mod customer;
-pub mod customer_identity;
-pub mod order;
-pub mod order_line;
-pub mod shipment;
-pub mod refund;
-pub mod refund_line;
 pub mod ad_campaign;
 pub mod ad_spend_daily;
+pub mod alert_event;
+pub mod alert_rule;
+pub mod api_token;
+pub mod api_token_workspace;
+pub mod brand;
+pub mod connection;
 pub mod content_item;
 pub mod content_metrics_daily;
+pub mod customer;
+pub mod customer_identity;
 pub mod funnel_event;
-pub mod sync_cursor;
-pub mod sync_run;
-pub mod alert_rule;
-pub mod alert_event;
+pub mod ingest_event;
+pub mod inventory_ledger;
+pub mod inventory_level;
+pub mod location;
+pub mod order;
+pub mod order_line;
 pub mod plugin;
 pub mod plugin_grant;
-pub mod ingest_event;
+pub mod product;
+pub mod refund;
+pub mod refund_line;
+pub mod shipment;
+pub mod sync_cursor;
+pub mod sync_run;
+pub mod variant;
+pub mod workspace;
 
 #[cfg(test)]
 mod tests;

@@ -6,8 +6,7 @@ use crate::migration::test_support::{on_postgres, on_sqlite};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, ModelTrait,
-    PaginatorTrait,
+    ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, ModelTrait, PaginatorTrait,
 };
 
 /// Beyond 2^53: survives only if money is stored as an integer, never as a float.
@@ -584,7 +583,11 @@ fn variant_fixture(workspace_id: i64, product_id: i64) -> variant::Model {
     }
 }
 
-async fn count<E: EntityTrait>(db: &DatabaseConnection) -> u64 {
+async fn count<E>(db: &DatabaseConnection) -> u64
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
     E::find().count(db).await.expect("count rows")
 }
 

@@ -524,7 +524,10 @@ fn schema() -> Vec<TableDef> {
 #[cfg(test)]
 mod tests {
     use super::schema;
-    use std::collections::HashSet;
+    use crate::entity::*;
+    use sea_orm::{DbBackend, EntityTrait, Schema};
+    use sea_orm_migration::prelude::{ColumnDef, TableCreateStatement};
+    use std::collections::{HashMap, HashSet};
 
     /// PostgreSQL keeps index and constraint names in one namespace per schema and truncates at 63 bytes.
     #[test]
@@ -541,6 +544,74 @@ mod tests {
                 assert!(name.len() <= 63, "{name}");
                 assert!(seen.insert(name.clone()), "{name}");
             }
+        }
+    }
+
+    /// What must agree between an entity and its table: name, type, nullability and key role of each column.
+    fn shape(table: &TableCreateStatement) -> Vec<String> {
+        let describe = |c: &ColumnDef| {
+            let spec = c.get_column_spec();
+            format!(
+                "{} {:?} nullable={} pk={} auto={}",
+                c.get_column_name(),
+                c.get_column_type(),
+                spec.nullable != Some(false),
+                spec.primary_key,
+                spec.auto_increment
+            )
+        };
+        table.get_columns().iter().map(describe).collect()
+    }
+
+    fn from_entity<E: EntityTrait>(entity: E) -> (String, Vec<String>) {
+        let name = entity.table_name().to_owned();
+        let stmt = Schema::new(DbBackend::Sqlite).create_table_from_entity(entity);
+        (name, shape(&stmt))
+    }
+
+    #[test]
+    fn entities_match_the_migration() {
+        let migrated: HashMap<&str, Vec<String>> = schema()
+            .iter()
+            .map(|t| (t.name, shape(&t.create)))
+            .collect();
+        let entities = [
+            from_entity(workspace::Entity),
+            from_entity(api_token::Entity),
+            from_entity(api_token_workspace::Entity),
+            from_entity(connection::Entity),
+            from_entity(brand::Entity),
+            from_entity(product::Entity),
+            from_entity(variant::Entity),
+            from_entity(location::Entity),
+            from_entity(inventory_level::Entity),
+            from_entity(inventory_ledger::Entity),
+            from_entity(customer::Entity),
+            from_entity(customer_identity::Entity),
+            from_entity(order::Entity),
+            from_entity(order_line::Entity),
+            from_entity(shipment::Entity),
+            from_entity(refund::Entity),
+            from_entity(refund_line::Entity),
+            from_entity(ad_campaign::Entity),
+            from_entity(ad_spend_daily::Entity),
+            from_entity(content_item::Entity),
+            from_entity(content_metrics_daily::Entity),
+            from_entity(funnel_event::Entity),
+            from_entity(sync_cursor::Entity),
+            from_entity(sync_run::Entity),
+            from_entity(alert_rule::Entity),
+            from_entity(alert_event::Entity),
+            from_entity(plugin::Entity),
+            from_entity(plugin_grant::Entity),
+            from_entity(ingest_event::Entity),
+        ];
+        assert_eq!(entities.len(), migrated.len(), "one entity per table");
+        for (name, columns) in entities {
+            let table = migrated
+                .get(name.as_str())
+                .unwrap_or_else(|| panic!("no table {name}"));
+            assert_eq!(&columns, table, "{name}");
         }
     }
 }

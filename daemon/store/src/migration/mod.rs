@@ -16,3 +16,34 @@ impl MigratorTrait for Migrator {
 
 #[cfg(test)]
 pub(crate) mod test_support;
+
+#[cfg(test)]
+mod tests {
+    use super::Migrator;
+    use super::test_support::{on_postgres, on_sqlite};
+    use sea_orm::DatabaseConnection;
+    use sea_orm_migration::{MigratorTrait, SchemaManager};
+
+    async fn down_and_up_again(db: DatabaseConnection) {
+        let manager = SchemaManager::new(&db);
+        assert!(manager.has_table("orders").await.expect("inspect"));
+        Migrator::down(&db, None).await.expect("migrate down");
+        for table in ["workspaces", "orders", "plugins", "ingest_events"] {
+            assert!(!manager.has_table(table).await.expect("inspect"), "{table}");
+        }
+        Migrator::up(&db, None).await.expect("migrate up again");
+        assert!(manager.has_table("orders").await.expect("inspect"));
+        let pending = Migrator::get_pending_migrations(&db).await.expect("status");
+        assert!(pending.is_empty());
+    }
+
+    #[tokio::test]
+    async fn down_and_up_again_on_sqlite() {
+        on_sqlite(down_and_up_again).await;
+    }
+
+    #[tokio::test]
+    async fn down_and_up_again_on_postgres() {
+        on_postgres(down_and_up_again).await;
+    }
+}

@@ -4,7 +4,10 @@
 use super::Migrator;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::panic::AssertUnwindSafe;
+use std::pin::pin;
+use std::task::Poll;
 
 pub(crate) const PG_URL_VAR: &str = "CREATORFLOW_TEST_PG_URL";
 
@@ -30,7 +33,7 @@ where
 pub(crate) async fn on_postgres<F, Fut>(checks: F)
 where
     F: FnOnce(DatabaseConnection) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = ()>,
 {
     let Ok(server_url) = std::env::var(PG_URL_VAR) else {
         eprintln!("{PG_URL_VAR} is not set; skipping the PostgreSQL run");
@@ -49,9 +52,8 @@ where
         .await
         .expect("connect to the test database");
     let migrated = Migrator::up(&db, None).await;
-    // A task boundary catches a panic of the checks so the database can still be dropped.
     let outcome = match &migrated {
-        Ok(()) => Some(tokio::spawn(checks(db.clone())).await),
+        Ok(()) => Some(catch_unwind(checks(db.clone())).await),
         Err(_) => None,
     };
     let _ = db.close().await;
@@ -61,12 +63,22 @@ where
         .expect("drop test database");
     let _ = admin.close().await;
     migrated.expect("migrate postgres");
-    if let Some(Err(e)) = outcome {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("checks did not finish: {e}");
+    if let Some(Err(panic)) = outcome {
+        std::panic::resume_unwind(panic);
     }
+}
+
+/// Runs a future to completion, turning a panic into `Err` so cleanup can run before it is resumed.
+async fn catch_unwind<F: Future>(fut: F) -> std::thread::Result<F::Output> {
+    let mut fut = pin!(fut);
+    poll_fn(
+        |cx| match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await
 }
 
 /// Replaces the database name in a `postgres://user@host:port/db?params` URL.
