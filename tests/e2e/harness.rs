@@ -93,7 +93,7 @@ pub struct Opts {
 
 pub struct Daemon {
     child: Option<Child>,
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     pub data_dir: PathBuf,
     pub base: String,
     pub logs: Arc<Mutex<Vec<String>>>,
@@ -131,7 +131,7 @@ impl Daemon {
         });
         let mut d = Daemon {
             child: None,
-            dir,
+            _dir: dir,
             data_dir,
             base: String::new(),
             logs: Arc::new(Mutex::new(Vec::new())),
