@@ -104,6 +104,8 @@ async fn seed(d: &Daemon, slug: &str, conn_id: i64, tag: &str) -> Seeded {
         delivered_at: Set(None),
         cancelled_at: Set(None),
         source_updated_at: Set(Some(placed)),
+        stock_state: Set("none".into()),
+        location_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -403,6 +405,8 @@ async fn pagination_walks_every_order_once_with_filters() {
             delivered_at: Set(None),
             cancelled_at: Set(None),
             source_updated_at: Set(None),
+            stock_state: Set("none".into()),
+            location_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

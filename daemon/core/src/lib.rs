@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bus;
 pub mod error;
 pub mod id;
+pub mod ingest;
 pub mod money;
 pub mod tz;
 

@@ -646,6 +646,8 @@ mod tests {
             delivered_at: Set(None),
             cancelled_at: Set(None),
             source_updated_at: Set(None),
+            stock_state: Set("none".into()),
+            location_id: Set(None),
             created_at: Set(t0()),
             updated_at: Set(t0()),
             ..Default::default()

@@ -19,16 +19,19 @@ pub mod inventory_level;
 pub mod location;
 pub mod order;
 pub mod order_line;
+pub mod orders_hourly;
 pub mod plugin;
 pub mod plugin_grant;
 pub mod product;
 pub mod refund;
 pub mod refund_line;
+pub mod sales_hourly;
 pub mod shipment;
 pub mod sync_cursor;
 pub mod sync_run;
 pub mod variant;
 pub mod workspace;
+pub mod workspace_setting;
 
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,10 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     /// Channel-side modification time; lets sync skip stale updates.
     pub source_updated_at: Option<DateTimeUtc>,
+    /// What the order currently holds of stock: none, reserved or deducted.
+    pub stock_state: String,
+    /// Location its stock is reserved at and ships from.
+    pub location_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

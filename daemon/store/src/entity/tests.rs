@@ -257,6 +257,8 @@ async fn every_table_round_trips(db: DatabaseConnection) {
             delivered_at: Some(at(21)),
             cancelled_at: Some(at(22)),
             source_updated_at: Some(at(23)),
+            stock_state: "reserved".into(),
+            location_id: None,
             created_at: at(24),
             updated_at: at(25),
         }

@@ -316,10 +316,13 @@ fn schema() -> Vec<TableDef> {
             .col(ts_null("delivered_at"))
             .col(ts_null("cancelled_at"))
             .col(ts_null("source_updated_at"))
+            .col(string("stock_state"))
+            .col(big_integer_null("location_id"))
             .col(ts("created_at"))
             .col(ts("updated_at"))
             .fk("connection_id", "connections", NoAction)
             .fk("customer_id", "customers", SetNull)
+            .fk("location_id", "locations", SetNull)
             .unique(&["connection_id", "external_id"])
             .index(&["workspace_id", "placed_at"])
             .index(&["customer_id"])
@@ -518,6 +521,49 @@ fn schema() -> Vec<TableDef> {
             .col(ts("received_at"))
             .unique(&["workspace_id", "source", "source_event_id"])
             .done(),
+        // Per-workspace behaviour of the write path; a missing row means the defaults.
+        Tb::new("workspace_settings")
+            .col(big_integer("workspace_id").primary_key().take())
+            .col(string("reserve_on"))
+            .col(boolean("forbid_negative_manual"))
+            .col(string_null("restock_conditions"))
+            .col(big_integer("velocity_spike_factor"))
+            .col(big_integer("velocity_min_units"))
+            .col(ts("updated_at"))
+            .fk("workspace_id", "workspaces", Cascade)
+            .done(),
+        // Rollups maintained by the write path so dashboards read thousands of rows, not millions.
+        Tb::scoped("sales_hourly")
+            .col(ts("hour"))
+            .col(big_integer("connection_id"))
+            .col(string("sku"))
+            .col(big_integer_null("variant_id"))
+            .col(currency())
+            .col(big_integer("units"))
+            .col(big_integer("gross_minor"))
+            .col(big_integer("discount_minor"))
+            .col(big_integer("cogs_minor"))
+            .col(big_integer("returned_units"))
+            .fk("connection_id", "connections", Cascade)
+            .unique(&["workspace_id", "hour", "connection_id", "sku", "currency"])
+            .index(&["workspace_id", "sku", "hour"])
+            .done(),
+        Tb::scoped("orders_hourly")
+            .col(ts("hour"))
+            .col(big_integer("connection_id"))
+            .col(currency())
+            .col(big_integer("orders"))
+            .col(big_integer("cancelled_orders"))
+            .col(big_integer("subtotal_minor"))
+            .col(big_integer("discount_minor"))
+            .col(big_integer("shipping_charged_minor"))
+            .col(big_integer("tax_minor"))
+            .col(big_integer("total_minor"))
+            .col(big_integer("fees_minor"))
+            .col(big_integer("refunded_minor"))
+            .fk("connection_id", "connections", Cascade)
+            .unique(&["workspace_id", "hour", "connection_id", "currency"])
+            .done(),
     ]
 }
 
@@ -605,6 +651,9 @@ mod tests {
             from_entity(plugin::Entity),
             from_entity(plugin_grant::Entity),
             from_entity(ingest_event::Entity),
+            from_entity(workspace_setting::Entity),
+            from_entity(sales_hourly::Entity),
+            from_entity(orders_hourly::Entity),
         ];
         assert_eq!(entities.len(), migrated.len(), "one entity per table");
         for (name, columns) in entities {
