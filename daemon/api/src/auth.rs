@@ -11,6 +11,7 @@ use creatorflow_store::entity::workspace;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     Read,
+    WriteData,
     Administer,
 }
 
@@ -26,6 +27,7 @@ pub fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal> {
 pub fn check_role(who: &Principal, need: Need) -> Result<()> {
     let ok = match need {
         Need::Read => true,
+        Need::WriteData => who.role.can_write_data(),
         Need::Administer => who.role.can_administer(),
     };
     if ok {

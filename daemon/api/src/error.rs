@@ -46,3 +46,16 @@ pub fn classify_engine_error(message: &str) -> ErrorCode {
         ErrorCode::GraphqlValidationFailed
     }
 }
+
+pub fn from_ingest(err: creatorflow_ingest::IngestError) -> Error {
+    use creatorflow_ingest::IngestError;
+    match err {
+        IngestError::Invalid { field, message } => {
+            gql_error(ErrorCode::BadUserInput, format!("{field}: {message}"))
+                .extend_with(|_, e| e.set("field", field))
+        }
+        IngestError::NotFound(m) => gql_error(ErrorCode::NotFound, m),
+        IngestError::Rejected(m) => gql_error(ErrorCode::Rejected, m),
+        other => internal(other),
+    }
+}

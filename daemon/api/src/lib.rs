@@ -9,7 +9,7 @@ mod schema;
 pub use http::{ApiState, routes};
 pub use schema::{AppSchema, PageLimits};
 
-use creatorflow_core::EventBus;
+use creatorflow_ingest::Ingest;
 use creatorflow_store::Store;
 
 /// GraphQL limits and switches, from the daemon's `[graphql]` section.
@@ -22,10 +22,11 @@ pub struct SchemaOptions {
     pub suggestions: bool,
 }
 
-pub fn build_schema(store: Store, bus: EventBus, opts: &SchemaOptions) -> AppSchema {
+pub fn build_schema(ingest: Ingest, opts: &SchemaOptions) -> AppSchema {
     let mut b = schema::builder()
-        .data(store)
-        .data(bus)
+        .data(ingest.store().clone())
+        .data(ingest.bus().clone())
+        .data(ingest)
         .data(opts.page)
         .limit_depth(opts.max_depth)
         .limit_complexity(opts.max_complexity);

@@ -240,3 +240,107 @@ pub fn schema_print(output: Option<&Path>) -> anyhow::Result<()> {
         None => write_stdout(&sdl),
     }
 }
+
+#[derive(Subcommand, Debug)]
+pub enum InventoryCommand {
+    /// Re-fold the ledger and report every level that disagrees (exit status 3 when any does).
+    Verify {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Set every level to the fold of its ledger.
+    Rebuild {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+}
+
+impl InventoryCommand {
+    pub fn config_args(&self) -> &ConfigArgs {
+        match self {
+            InventoryCommand::Verify { cfg } | InventoryCommand::Rebuild { cfg } => cfg,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RollupCommand {
+    /// Recompute the rollups and customer aggregates from raw rows and report differences (exit status 3).
+    Verify {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Replace the rollups and customer aggregates with ones recomputed from raw rows.
+    Rebuild {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+}
+
+impl RollupCommand {
+    pub fn config_args(&self) -> &ConfigArgs {
+        match self {
+            RollupCommand::Verify { cfg } | RollupCommand::Rebuild { cfg } => cfg,
+        }
+    }
+}
+
+fn pipeline(store: creatorflow_store::Store) -> creatorflow_ingest::Ingest {
+    creatorflow_ingest::Ingest::new(store, creatorflow_core::EventBus::default())
+}
+
+/// Returns `false` when verification found drift.
+pub async fn inventory(config: Config, cmd: InventoryCommand) -> anyhow::Result<bool> {
+    let ingest = pipeline(ready_store(&config).await?);
+    match cmd {
+        InventoryCommand::Verify { .. } => {
+            let drift = ingest.verify_inventory().await?;
+            if drift.is_empty() {
+                write_stdout("inventory ok: every level equals the fold of its ledger\n")?;
+                return Ok(true);
+            }
+            let mut out = format!("{} level(s) disagree with the ledger:\n", drift.len());
+            for d in &drift {
+                out.push_str(&format!(
+                    "  variant {} at location {}: level on_hand/committed/incoming = {:?}, ledger = {:?}\n",
+                    d.variant_id, d.location_id, d.level, d.ledger
+                ));
+            }
+            out.push_str("run `creatorflow inventory rebuild` to set levels from the ledger\n");
+            write_stdout(&out)?;
+            Ok(false)
+        }
+        InventoryCommand::Rebuild { .. } => {
+            let changed = ingest.rebuild_inventory().await?;
+            write_stdout(&format!("rebuilt: {changed} level(s) changed\n"))?;
+            Ok(true)
+        }
+    }
+}
+
+pub async fn rollups(config: Config, cmd: RollupCommand) -> anyhow::Result<bool> {
+    let ingest = pipeline(ready_store(&config).await?);
+    match cmd {
+        RollupCommand::Verify { .. } => {
+            let drift = ingest.verify_rollups().await?;
+            if drift.is_empty() {
+                write_stdout("rollups ok: incremental rollups equal a rebuild from raw rows\n")?;
+                return Ok(true);
+            }
+            let mut out = format!("{} rollup cell(s) differ:\n", drift.len());
+            for d in drift.iter().take(50) {
+                out.push_str(&format!(
+                    "  {} {}: stored {}, expected {}\n",
+                    d.table, d.key, d.stored, d.expected
+                ));
+            }
+            write_stdout(&out)?;
+            Ok(false)
+        }
+        RollupCommand::Rebuild { .. } => {
+            ingest.rebuild_rollups().await?;
+            write_stdout("rollups rebuilt from raw rows\n")?;
+            Ok(true)
+        }
+    }
+}

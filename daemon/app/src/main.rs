@@ -12,6 +12,9 @@ use std::process::ExitCode;
 /// Exit status for configuration errors (EX_CONFIG), distinct from runtime failures (1) and usage errors (2).
 pub const EXIT_CONFIG: u8 = 78;
 
+/// Exit status of `verify` commands that found derived state disagreeing with its source.
+pub const EXIT_DRIFT: u8 = 3;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "creatorflow",
@@ -61,6 +64,12 @@ enum Command {
     /// The GraphQL schema.
     #[command(subcommand)]
     Schema(SchemaCommand),
+    /// Check or rebuild stock levels from the ledger.
+    #[command(subcommand)]
+    Inventory(commands::InventoryCommand),
+    /// Check or rebuild the analytics rollups from raw orders.
+    #[command(subcommand)]
+    Rollups(commands::RollupCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -127,6 +136,22 @@ fn main() -> ExitCode {
         Command::Schema(SchemaCommand::Print { output }) => {
             commands::schema_print(output.as_deref())
         }
+        Command::Inventory(cmd) => match load_config(cmd.config_args(), None) {
+            Ok(config) => match run_async(commands::inventory(config, cmd)) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::from(EXIT_DRIFT),
+                Err(e) => Err(e),
+            },
+            Err(code) => return code,
+        },
+        Command::Rollups(cmd) => match load_config(cmd.config_args(), None) {
+            Ok(config) => match run_async(commands::rollups(config, cmd)) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::from(EXIT_DRIFT),
+                Err(e) => Err(e),
+            },
+            Err(code) => return code,
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -137,7 +162,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_async<F: std::future::Future<Output = anyhow::Result<()>>>(fut: F) -> anyhow::Result<()> {
+fn run_async<T, F: std::future::Future<Output = anyhow::Result<T>>>(fut: F) -> anyhow::Result<T> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -4,6 +4,7 @@ use crate::config::{Config, LogFormat, Synchronous};
 use anyhow::Context as _;
 use creatorflow_api::{ApiState, PageLimits, SchemaOptions};
 use creatorflow_core::{EventBus, Role};
+use creatorflow_ingest::Ingest;
 use creatorflow_store::{CredentialCipher, DbOptions, Store, TokenScope};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -127,9 +128,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let metrics = install_metrics()?;
     let bus = EventBus::default();
     let g = &config.graphql;
+    let ingest = Ingest::new(store.clone(), bus);
     let schema = creatorflow_api::build_schema(
-        store.clone(),
-        bus,
+        ingest,
         &SchemaOptions {
             max_depth: g.max_depth,
             max_complexity: g.max_complexity,

@@ -12,6 +12,7 @@ pub enum ErrorCode {
     BadUserInput,
     InvalidCursor,
     Conflict,
+    Rejected,
     CsrfRefused,
     QueryTooDeep,
     QueryTooComplex,
@@ -22,13 +23,14 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::BadUserInput,
         ErrorCode::InvalidCursor,
         ErrorCode::Conflict,
+        ErrorCode::Rejected,
         ErrorCode::CsrfRefused,
         ErrorCode::QueryTooDeep,
         ErrorCode::QueryTooComplex,
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::BadUserInput => "BAD_USER_INPUT",
             ErrorCode::InvalidCursor => "INVALID_CURSOR",
             ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Rejected => "REJECTED",
             ErrorCode::CsrfRefused => "CSRF_REFUSED",
             ErrorCode::QueryTooDeep => "QUERY_TOO_DEEP",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
@@ -76,6 +79,9 @@ impl ErrorCode {
             }
             ErrorCode::Conflict => {
                 "The object already exists or changed meanwhile; read it again and retry."
+            }
+            ErrorCode::Rejected => {
+                "A rule of the workspace or of the data refused the change (e.g. stock below zero); nothing was changed."
             }
             ErrorCode::CsrfRefused => {
                 "Send mutations with POST and `Content-Type: application/json`."
@@ -113,6 +119,7 @@ impl ErrorCode {
             | ErrorCode::GraphqlParseFailed
             | ErrorCode::GraphqlValidationFailed => 400,
             ErrorCode::Conflict => 409,
+            ErrorCode::Rejected => 422,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

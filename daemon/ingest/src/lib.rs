@@ -12,6 +12,7 @@ mod settings;
 mod validate;
 mod verify;
 
+pub use catalog::DEFAULT_LOCATION;
 pub use inventory::LedgerReason;
 pub use settings::{ReserveOn, Settings, load as load_settings, save as save_settings};
 pub use verify::{Drift, RollupDrift};

@@ -503,7 +503,7 @@ async fn concurrent_adjustments_lose_no_update() {
         for task in tasks {
             sum += task.await.expect("join").expect("applied");
         }
-        assert_eq!(sum, 100 * -1 + 400 * 2);
+        assert_eq!(sum, 400 * 2 - 100);
         assert_eq!(env.levels().await, (10 + sum, 0));
         env.assert_consistent().await;
     }

@@ -396,7 +396,7 @@ const PRODUCT_TAG: &str = "p";
 const ORDER_TAG: &str = "o";
 const CUSTOMER_TAG: &str = "c";
 
-fn encode_cursor(tag: &str, parts: &[i64]) -> String {
+pub(crate) fn encode_cursor(tag: &str, parts: &[i64]) -> String {
     let mut raw = String::from(tag);
     for part in parts {
         raw.push(':');
@@ -405,7 +405,10 @@ fn encode_cursor(tag: &str, parts: &[i64]) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn decode_cursor<const N: usize>(cursor: &str, tag: &str) -> Result<[i64; N], CatalogError> {
+pub(crate) fn decode_cursor<const N: usize>(
+    cursor: &str,
+    tag: &str,
+) -> Result<[i64; N], CatalogError> {
     if cursor.len() > MAX_CURSOR_LEN {
         return Err(CatalogError::InvalidCursor);
     }
@@ -430,12 +433,12 @@ fn decode_cursor<const N: usize>(cursor: &str, tag: &str) -> Result<[i64; N], Ca
     Ok(out)
 }
 
-fn page_size(page: &PageArgs) -> u64 {
+pub(crate) fn page_size(page: &PageArgs) -> u64 {
     page.first.min(MAX_PAGE_SIZE)
 }
 
 /// Turns `first + 1` fetched rows into a page; the extra row only signals that more exist.
-fn into_page<T>(mut rows: Vec<T>, first: u64, cursor: impl Fn(&T) -> String) -> Page<T> {
+pub(crate) fn into_page<T>(mut rows: Vec<T>, first: u64, cursor: impl Fn(&T) -> String) -> Page<T> {
     let keep = usize::try_from(first).unwrap_or(usize::MAX);
     let has_next_page = rows.len() > keep;
     rows.truncate(keep);
@@ -447,7 +450,7 @@ fn into_page<T>(mut rows: Vec<T>, first: u64, cursor: impl Fn(&T) -> String) -> 
 
 /// `%needle%` in lower case with LIKE wildcards escaped, so user input only ever matches literally.
 /// `None` for blank input, which means "no filter".
-fn contains_pattern(search: &str) -> Option<String> {
+pub(crate) fn contains_pattern(search: &str) -> Option<String> {
     let needle = search.trim();
     if needle.is_empty() {
         return None;
@@ -466,7 +469,7 @@ fn contains_pattern(search: &str) -> Option<String> {
 
 /// `lower(col) LIKE pattern`: portable case-insensitive matching, since PostgreSQL's LIKE is case-sensitive
 /// and ILIKE does not exist in SQLite. (SQLite's `lower` folds ASCII only.)
-fn lower_like(col: impl ColumnTrait, pattern: &str) -> Expr {
+pub(crate) fn lower_like(col: impl ColumnTrait, pattern: &str) -> Expr {
     // Scoped here: in module scope its blanket methods (`min`, `eq`, …) would shadow std and sea-orm ones.
     use sea_orm::sea_query::ExprTrait;
     let lowered: Expr = Func::lower(col.into_expr()).into();

@@ -6,6 +6,7 @@ pub mod crypto;
 mod db;
 pub mod entity;
 pub mod migration;
+pub mod stock;
 mod tokens;
 mod workspaces;
 

@@ -1,6 +1,8 @@
 //! The GraphQL schema, split by domain. Each part owns its objects; this module only merges them.
 
 mod catalog;
+mod ingest;
+mod stock;
 mod subscription;
 mod types;
 mod workspace;
@@ -14,10 +16,13 @@ pub use types::PageLimits;
 pub struct Query(workspace::WorkspaceQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(workspace::WorkspaceMutation);
+pub struct Mutation(workspace::WorkspaceMutation, ingest::IngestMutation);
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(subscription::WorkspaceSubscription);
+pub struct Subscription(
+    subscription::WorkspaceSubscription,
+    stock::StockSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

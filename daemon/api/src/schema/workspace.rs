@@ -109,6 +109,53 @@ impl Workspace {
         customer_page(ctx, self.0.id, first, after, filter.unwrap_or_default()).await
     }
 
+    /// Stock levels per SKU and location.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    async fn stock(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<super::stock::StockFilter>,
+    ) -> Result<super::stock::StockPage> {
+        super::stock::stock_page(ctx, self.0.id, first, after, filter.unwrap_or_default()).await
+    }
+
+    /// The ledger of one SKU, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    async fn ledger(
+        &self,
+        ctx: &Context<'_>,
+        sku: String,
+        location: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<super::stock::LedgerPage> {
+        super::stock::ledger_page(ctx, self.0.id, sku, location, first, after).await
+    }
+
+    /// Alert events, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<String>,
+        #[graphql(default)] active: bool,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<super::stock::AlertPage> {
+        super::stock::alert_page(ctx, self.0.id, kind, active, first, after).await
+    }
+
+    /// How the write path behaves for this workspace.
+    async fn settings(&self, ctx: &Context<'_>) -> Result<super::ingest::WorkspaceSettings> {
+        let store = ctx.data::<Store>()?;
+        let s = creatorflow_ingest::load_settings(store.db(), self.0.id)
+            .await
+            .map_err(crate::error::from_ingest)?;
+        Ok(s.into())
+    }
+
     async fn customer(
         &self,
         ctx: &Context<'_>,
