@@ -2,7 +2,7 @@
 
 use crate::ConfigArgs;
 use crate::config::Config;
-use crate::serve::{init_tracing, open_store};
+use crate::serve::open_store;
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use creatorflow_core::{Currency, Role, Slug, Timezone, TokenId};
@@ -92,14 +92,11 @@ pub fn write_stdout(text: &str) -> anyhow::Result<()> {
 }
 
 async fn ready_store(config: &Config) -> anyhow::Result<creatorflow_store::Store> {
-    init_tracing(config);
-    let store = open_store(config).await?;
-    store.migrate().await.context("migrations failed")?;
-    Ok(store)
+    crate::serve::prepare_store(config).await
 }
 
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
-    init_tracing(&config);
+    crate::serve::init_cli_tracing(&config);
     let store = open_store(&config).await?;
     let pending = store.pending_migrations().await?;
     store.migrate().await.context("migrations failed")?;

@@ -3,7 +3,9 @@
 
 mod commands;
 mod config;
+mod demo;
 mod serve;
+mod transfer;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -70,6 +72,25 @@ enum Command {
     /// Check or rebuild the analytics rollups from raw orders.
     #[command(subcommand)]
     Rollups(commands::RollupCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(demo::DemoCommand),
+    /// Import products or stock from a CSV file through the write path.
+    Import {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// products or stock.
+        kind: transfer::FileKind,
+        file: PathBuf,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Import the valid rows of a file that also has invalid ones (default: refuse the whole file).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Export data as CSV.
+    #[command(subcommand)]
+    Export(transfer::ExportCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -142,6 +163,33 @@ fn main() -> ExitCode {
                 Ok(false) => return ExitCode::from(EXIT_DRIFT),
                 Err(e) => Err(e),
             },
+            Err(code) => return code,
+        },
+        Command::Import {
+            cfg,
+            kind,
+            file,
+            workspace,
+            skip_invalid,
+        } => match load_config(&cfg, None) {
+            Ok(config) => match run_async(async {
+                Ok(transfer::import(config, kind, &file, &workspace, skip_invalid).await)
+            }) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(transfer::ImportFailure::Refused(report))) => {
+                    eprintln!("{report}");
+                    return ExitCode::from(transfer::EXIT_DATA);
+                }
+                Ok(Err(transfer::ImportFailure::Other(e))) | Err(e) => Err(e),
+            },
+            Err(code) => return code,
+        },
+        Command::Export(cmd) => match load_config(cmd.config_args(), None) {
+            Ok(config) => run_async(transfer::export(config, cmd)),
+            Err(code) => return code,
+        },
+        Command::Demo(cmd) => match load_config(cmd.config_args(), None) {
+            Ok(config) => run_async(demo::run(config, cmd)),
             Err(code) => return code,
         },
         Command::Rollups(cmd) => match load_config(cmd.config_args(), None) {

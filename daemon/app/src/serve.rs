@@ -12,8 +12,18 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Operator commands log only warnings unless the filter was configured: their output is the result.
+pub fn init_cli_tracing(config: &Config) {
+    let quiet = config.log.filter == crate::config::LogConfig::default().filter;
+    init_tracing_with(config, if quiet { "warn" } else { &config.log.filter });
+}
+
 pub fn init_tracing(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+    init_tracing_with(config, &config.log.filter);
+}
+
+fn init_tracing_with(config: &Config, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let json = match config.log.format {
         LogFormat::Json => true,
@@ -100,11 +110,25 @@ async fn bootstrap(config: &Config, store: &Store) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
         tracing::info!(path = %path.display(), token_id = %token.id, "Wrote a global admin token");
     }
+    ensure_default_workspace(store).await
+}
+
+/// A fresh install starts with one workspace so every command is useful before any setup.
+async fn ensure_default_workspace(store: &Store) -> anyhow::Result<()> {
     if store.list_workspace_count().await? == 0 {
         store.create_default_workspace().await?;
         tracing::info!(slug = "default", "Created the default workspace");
     }
     Ok(())
+}
+
+/// Storage ready for an operator command: logging, database open, migrations applied, default workspace.
+pub async fn prepare_store(config: &Config) -> anyhow::Result<Store> {
+    init_cli_tracing(config);
+    let store = open_store(config).await?;
+    store.migrate().await.context("migrations failed")?;
+    ensure_default_workspace(&store).await?;
+    Ok(store)
 }
 
 fn install_metrics() -> anyhow::Result<PrometheusHandle> {

@@ -148,6 +148,32 @@ impl Ingest {
         Ok(results)
     }
 
+    /// Applies events in one transaction, all or nothing: the first refused event rolls everything back and is
+    /// returned with its index. For imports, where a half-applied file is worse than none.
+    #[tracing::instrument(name = "ingest.all_or_nothing", skip_all, fields(events = events.len()))]
+    pub async fn apply_all(
+        &self,
+        events: &[IngestEvent],
+    ) -> Result<Vec<Outcome>, (usize, IngestError)> {
+        for (i, event) in events.iter().enumerate() {
+            validate::event(event).map_err(|e| (i, e))?;
+        }
+        let _guard = self.lock().await;
+        let txn = self.store.db().begin().await.map_err(|e| (0, e.into()))?;
+        let mut published = Vec::new();
+        let mut outcomes = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            outcomes.push(
+                apply::one(&txn, event, &mut published)
+                    .await
+                    .map_err(|e| (i, e))?,
+            );
+        }
+        txn.commit().await.map_err(|e| (events.len(), e.into()))?;
+        self.publish(published);
+        Ok(outcomes)
+    }
+
     async fn lock(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match &self.write_lock {
             Some(m) => Some(m.lock().await),
