@@ -1,12 +1,15 @@
 //! Starts the real `creatorflow` binary on an ephemeral port with its own data directory (and, when
 //! `CREATORFLOW_TEST_PG_URL` is set, its own throw-away PostgreSQL database) and talks to it over HTTP.
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// The daemon binary next to this test binary (`target/<profile>/creatorflow`).
 pub fn daemon_bin() -> PathBuf {
@@ -282,6 +285,91 @@ impl Daemon {
                 panic!("daemon ignored SIGTERM; log:\n{}", self.log_text());
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Daemon {
+    /// Kills the process with SIGKILL (no chance to clean up) and reaps it. `spawn` starts it again on the
+    /// same data directory and database.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -KILL failed");
+        let exit = child.wait().expect("wait");
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(exit.signal(), Some(9), "daemon was not killed: {exit:?}");
+        }
+        #[cfg(not(unix))]
+        assert!(!exit.success());
+    }
+
+    /// Opens a `graphql-transport-ws` connection authenticated with `token`, waits for its
+    /// `connection_ack`, subscribes to `query` under the id `"1"` and gives the server a moment to
+    /// register the subscription before returning.
+    pub async fn ws_subscribe(&self, token: &str, query: &str) -> Ws {
+        let url = self.url("/graphql/ws").replace("http://", "ws://");
+        let mut req = url.into_client_request().expect("request");
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("connect");
+        ws_send(
+            &mut ws,
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
+        )
+        .await;
+        let ack = ws_next(&mut ws, Duration::from_secs(5)).await;
+        assert_eq!(
+            ack.as_ref().map(|m| m["type"].clone()),
+            Some(json!("connection_ack")),
+            "{ack:?}"
+        );
+        ws_send(
+            &mut ws,
+            json!({"id": "1", "type": "subscribe", "payload": {"query": query}}),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        ws
+    }
+}
+
+/// A client WebSocket connection to the daemon.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn ws_send(ws: &mut Ws, v: Value) {
+    ws.send(Message::text(v.to_string())).await.expect("send");
+}
+
+/// The next JSON message within `wait`, skipping keep-alives; `None` on timeout or when the server closed
+/// the socket.
+pub async fn ws_next(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .ok()??
+            .ok()?;
+        match msg {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).expect("json");
+                if v["type"] == "ka" || v["type"] == "ping" || v["type"] == "pong" {
+                    continue;
+                }
+                return Some(v);
+            }
+            Message::Close(_) => return None,
+            _ => continue,
         }
     }
 }

@@ -2,7 +2,9 @@
 
 mod audit;
 mod config_cli;
+mod crash;
 mod foundation;
 mod harness;
 mod scoping;
+mod stock;
 mod subscriptions;

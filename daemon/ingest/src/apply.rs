@@ -1,14 +1,40 @@
 //! Dispatch of one event inside an open transaction: dedupe first, then the payload's effects.
 
+use crate::catalog::DEFAULT_LOCATION;
 use crate::{IngestError, Outcome, catalog, inventory, marketing, orders, settings};
 use chrono::{DateTime, Utc};
 use creatorflow_core::ingest::{IngestEvent, Payload, Source};
 use creatorflow_core::{DomainEvent, WorkspaceId};
-use creatorflow_store::entity::{connection, ingest_event};
+use creatorflow_store::entity::{alert_event, connection, ingest_event, location, variant};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set,
     TryInsertResult,
 };
+use std::collections::{HashMap, HashSet};
+
+/// Lookups that repeat across the events of one transaction. Only rows read or written inside that
+/// transaction are kept, and the whole cache is dropped when a savepoint rolls back, so it never serves a row
+/// the database does not hold.
+#[derive(Default)]
+pub(crate) struct Cache {
+    settings: HashMap<i64, settings::Settings>,
+    connections: HashMap<(i64, String), i64>,
+    locations: HashMap<(i64, String), location::Model>,
+    locations_by_id: HashMap<i64, location::Model>,
+    variants: HashMap<(i64, String), variant::Model>,
+    variants_by_id: HashMap<i64, variant::Model>,
+    levels: HashSet<(i64, i64)>,
+    /// Unresolved alerts per workspace as (kind, subject), so threshold checks need no query.
+    active_alerts: HashMap<i64, HashSet<(String, String)>>,
+}
+
+impl Cache {
+    /// Variant rows change when a product is upserted.
+    pub fn forget_variants(&mut self) {
+        self.variants.clear();
+        self.variants_by_id.clear();
+    }
+}
 
 /// What every effect of one event needs to know.
 pub(crate) struct Ctx<'a> {
@@ -19,11 +45,103 @@ pub(crate) struct Ctx<'a> {
     pub settings: settings::Settings,
     pub now: DateTime<Utc>,
     pub published: &'a mut Vec<DomainEvent>,
+    pub cache: &'a mut Cache,
 }
 
 impl Ctx<'_> {
     pub fn ws(&self) -> WorkspaceId {
         WorkspaceId(self.workspace_id)
+    }
+
+    /// The workspace's stock location by name (created on first use); `None` means the default location.
+    pub async fn location(&mut self, name: Option<&str>) -> Result<location::Model, IngestError> {
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(DEFAULT_LOCATION)
+            .to_owned();
+        let key = (self.workspace_id, name);
+        if let Some(l) = self.cache.locations.get(&key) {
+            return Ok(l.clone());
+        }
+        let l = catalog::location(self.txn, self.workspace_id, Some(&key.1)).await?;
+        self.cache.locations_by_id.insert(l.id, l.clone());
+        self.cache.locations.insert(key, l.clone());
+        Ok(l)
+    }
+
+    /// The location an order ships from, or the default one.
+    pub async fn location_or_default(
+        &mut self,
+        id: Option<i64>,
+    ) -> Result<location::Model, IngestError> {
+        if let Some(id) = id {
+            if let Some(l) = self.cache.locations_by_id.get(&id) {
+                return Ok(l.clone());
+            }
+            if let Some(l) = location::Entity::find_by_id(id)
+                .one(self.txn)
+                .await?
+                .filter(|l| l.workspace_id == self.workspace_id)
+            {
+                self.cache.locations_by_id.insert(id, l.clone());
+                return Ok(l);
+            }
+        }
+        self.location(None).await
+    }
+
+    pub async fn variant_by_sku(
+        &mut self,
+        sku: &str,
+    ) -> Result<Option<variant::Model>, IngestError> {
+        let key = (self.workspace_id, sku.to_owned());
+        if let Some(v) = self.cache.variants.get(&key) {
+            return Ok(Some(v.clone()));
+        }
+        let v = catalog::variant_by_sku(self.txn, self.workspace_id, sku).await?;
+        if let Some(v) = &v {
+            self.cache.variants_by_id.insert(v.id, v.clone());
+            self.cache.variants.insert(key, v.clone());
+        }
+        Ok(v)
+    }
+
+    pub async fn require_variant(&mut self, sku: &str) -> Result<variant::Model, IngestError> {
+        self.variant_by_sku(sku).await?.ok_or_else(|| {
+            IngestError::NotFound(format!("unknown SKU {sku}; create the product first"))
+        })
+    }
+
+    pub async fn variant_by_id(&mut self, id: i64) -> Result<Option<variant::Model>, IngestError> {
+        if let Some(v) = self.cache.variants_by_id.get(&id) {
+            return Ok(Some(v.clone()));
+        }
+        let v = variant::Entity::find_by_id(id).one(self.txn).await?;
+        if let Some(v) = &v {
+            self.cache.variants_by_id.insert(id, v.clone());
+        }
+        Ok(v)
+    }
+
+    /// Whether the level row is known to exist in this transaction; records that it now does.
+    pub fn level_known(&mut self, variant_id: i64, location_id: i64) -> bool {
+        !self.cache.levels.insert((variant_id, location_id))
+    }
+
+    pub async fn active_alerts(&mut self) -> Result<&mut HashSet<(String, String)>, IngestError> {
+        let ws = self.workspace_id;
+        if !self.cache.active_alerts.contains_key(&ws) {
+            let rows = alert_event::Entity::find()
+                .filter(alert_event::Column::WorkspaceId.eq(ws))
+                .filter(alert_event::Column::ResolvedAt.is_null())
+                .all(self.txn)
+                .await?;
+            self.cache
+                .active_alerts
+                .insert(ws, rows.into_iter().map(|a| (a.kind, a.subject)).collect());
+        }
+        Ok(self.cache.active_alerts.entry(ws).or_default())
     }
 }
 
@@ -31,6 +149,7 @@ pub(crate) async fn one(
     txn: &DatabaseTransaction,
     event: &IngestEvent,
     published: &mut Vec<DomainEvent>,
+    cache: &mut Cache,
 ) -> Result<Outcome, IngestError> {
     let ws = event.workspace_id.0;
     // Writing the dedupe row first also takes SQLite's write lock at the start of the transaction, so a
@@ -38,8 +157,23 @@ pub(crate) async fn one(
     if !remember(txn, event).await? {
         return Ok(Outcome::Duplicate);
     }
-    let connection_id = connection_for(txn, ws, &event.source).await?;
-    let settings = settings::load(txn, ws).await?;
+    let source_key = (ws, event.source.key());
+    let connection_id = match cache.connections.get(&source_key) {
+        Some(id) => *id,
+        None => {
+            let id = connection_for(txn, ws, &event.source).await?;
+            cache.connections.insert(source_key, id);
+            id
+        }
+    };
+    let settings = match cache.settings.get(&ws) {
+        Some(s) => s.clone(),
+        None => {
+            let s = settings::load(txn, ws).await?;
+            cache.settings.insert(ws, s.clone());
+            s
+        }
+    };
     let mut ctx = Ctx {
         txn,
         event,
@@ -48,6 +182,7 @@ pub(crate) async fn one(
         settings,
         now: Utc::now(),
         published,
+        cache,
     };
     match &event.payload {
         Payload::ProductUpserted(p) => catalog::upsert_product(&mut ctx, p).await,

@@ -111,6 +111,7 @@ pub(crate) async fn upsert_product(
             }
         }
     }
+    ctx.cache.forget_variants();
     Ok(Outcome::Applied)
 }
 
@@ -148,16 +149,6 @@ pub(crate) async fn variant_by_sku(
         .filter(variant::Column::Sku.eq(sku))
         .one(db)
         .await?)
-}
-
-pub(crate) async fn require_variant(
-    db: &impl ConnectionTrait,
-    ws: i64,
-    sku: &str,
-) -> Result<variant::Model, IngestError> {
-    variant_by_sku(db, ws, sku).await?.ok_or_else(|| {
-        IngestError::NotFound(format!("unknown SKU {sku}; create the product first"))
-    })
 }
 
 /// The workspace's stock location by name (created on first use); `None` means the default location.

@@ -3,7 +3,6 @@
 //! the ledger fold and concurrent events never lose an update. Alerts fire once per threshold crossing.
 
 use crate::apply::Ctx;
-use crate::catalog::{location, require_variant};
 use crate::{IngestError, Outcome};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use creatorflow_core::bus::{AlertNotice, InventoryChange};
@@ -105,14 +104,16 @@ pub(crate) async fn move_stock(
     m: Move<'_>,
 ) -> Result<inventory_level::Model, IngestError> {
     use inventory_level::Column as C;
-    ensure_level(
-        ctx.txn,
-        ctx.workspace_id,
-        m.variant.id,
-        m.location.id,
-        ctx.now,
-    )
-    .await?;
+    if !ctx.level_known(m.variant.id, m.location.id) {
+        ensure_level(
+            ctx.txn,
+            ctx.workspace_id,
+            m.variant.id,
+            m.location.id,
+            ctx.now,
+        )
+        .await?;
+    }
     let after = inventory_level::Entity::update_many()
         .col_expr(C::OnHand, Expr::col(C::OnHand).add(m.on_hand))
         .col_expr(C::Committed, Expr::col(C::Committed).add(m.committed))
@@ -200,8 +201,8 @@ fn is_manual(source: &Source) -> bool {
 }
 
 pub(crate) async fn set(ctx: &mut Ctx<'_>, s: &InventorySet) -> Result<Outcome, IngestError> {
-    let variant = require_variant(ctx.txn, ctx.workspace_id, &s.sku).await?;
-    let loc = location(ctx.txn, ctx.workspace_id, s.location.as_deref()).await?;
+    let variant = ctx.require_variant(&s.sku).await?;
+    let loc = ctx.location(s.location.as_deref()).await?;
     ensure_level(ctx.txn, ctx.workspace_id, variant.id, loc.id, ctx.now).await?;
     let current = level(ctx.txn, variant.id, loc.id).await?;
     let delta = s.on_hand - current.map_or(0, |l| l.on_hand);
@@ -224,8 +225,8 @@ pub(crate) async fn set(ctx: &mut Ctx<'_>, s: &InventorySet) -> Result<Outcome, 
 }
 
 pub(crate) async fn adjust(ctx: &mut Ctx<'_>, a: &InventoryAdjust) -> Result<Outcome, IngestError> {
-    let variant = require_variant(ctx.txn, ctx.workspace_id, &a.sku).await?;
-    let loc = location(ctx.txn, ctx.workspace_id, a.location.as_deref()).await?;
+    let variant = ctx.require_variant(&a.sku).await?;
+    let loc = ctx.location(a.location.as_deref()).await?;
     let after = move_stock(
         ctx,
         Move {
@@ -252,9 +253,9 @@ pub(crate) async fn transfer(
     ctx: &mut Ctx<'_>,
     t: &InventoryTransfer,
 ) -> Result<Outcome, IngestError> {
-    let variant = require_variant(ctx.txn, ctx.workspace_id, &t.sku).await?;
-    let from = location(ctx.txn, ctx.workspace_id, Some(&t.from_location)).await?;
-    let to = location(ctx.txn, ctx.workspace_id, Some(&t.to_location)).await?;
+    let variant = ctx.require_variant(&t.sku).await?;
+    let from = ctx.location(Some(&t.from_location)).await?;
+    let to = ctx.location(Some(&t.to_location)).await?;
     let out = move_stock(
         ctx,
         Move {
@@ -294,8 +295,8 @@ pub(crate) async fn transfer(
 }
 
 pub(crate) async fn policy(ctx: &mut Ctx<'_>, p: &InventoryPolicy) -> Result<Outcome, IngestError> {
-    let variant = require_variant(ctx.txn, ctx.workspace_id, &p.sku).await?;
-    let loc = location(ctx.txn, ctx.workspace_id, p.location.as_deref()).await?;
+    let variant = ctx.require_variant(&p.sku).await?;
+    let loc = ctx.location(p.location.as_deref()).await?;
     ensure_level(ctx.txn, ctx.workspace_id, variant.id, loc.id, ctx.now).await?;
     let before = level(ctx.txn, variant.id, loc.id)
         .await?
@@ -409,14 +410,11 @@ async fn raise(
     loc: &location::Model,
     level: &inventory_level::Model,
 ) -> Result<(), IngestError> {
-    let active = alert_event::Entity::find()
-        .filter(alert_event::Column::WorkspaceId.eq(ctx.workspace_id))
-        .filter(alert_event::Column::Kind.eq(kind))
-        .filter(alert_event::Column::Subject.eq(subject))
-        .filter(alert_event::Column::ResolvedAt.is_null())
-        .one(ctx.txn)
-        .await?;
-    if active.is_some() {
+    if !ctx
+        .active_alerts()
+        .await?
+        .insert((kind.to_owned(), subject.to_owned()))
+    {
         return Ok(());
     }
     let data = serde_json::json!({
@@ -451,6 +449,13 @@ async fn raise(
 }
 
 async fn resolve(ctx: &mut Ctx<'_>, kind: &str, subject: &str) -> Result<(), IngestError> {
+    if !ctx
+        .active_alerts()
+        .await?
+        .remove(&(kind.to_owned(), subject.to_owned()))
+    {
+        return Ok(());
+    }
     alert_event::Entity::update_many()
         .col_expr(
             alert_event::Column::ResolvedAt,
@@ -492,6 +497,7 @@ async fn units_between(
 
 /// Sales-velocity alerts for a SKU that just sold: a spike against its own trailing week, and stock that will
 /// not last until a reorder could arrive. Evaluated at the event's time, so replayed history behaves alike.
+/// Each check queries only when its condition can hold, so the common sale costs one small aggregate.
 pub(crate) async fn velocity_alerts(
     ctx: &mut Ctx<'_>,
     variant: &variant::Model,
@@ -501,77 +507,84 @@ pub(crate) async fn velocity_alerts(
     let at = ctx.event.occurred_at;
     let hour = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
     let next_hour = hour + Duration::hours(1);
+    let sku = variant.sku.as_str();
     // The current and previous hour buckets approximate "the last hour" with hourly rollups.
     let recent = units_between(
         ctx.txn,
         ctx.workspace_id,
-        &variant.sku,
+        sku,
         hour - Duration::hours(1),
         next_hour,
     )
     .await?;
-    let week = units_between(
-        ctx.txn,
-        ctx.workspace_id,
-        &variant.sku,
-        hour - Duration::days(7),
-        hour - Duration::hours(1),
-    )
-    .await?;
-    let subject = format!("{}@{}", variant.sku, loc.name);
-    // recent/2 per hour ≥ factor × week/(7·24−1) per hour, kept in integers.
-    let spiking = recent >= ctx.settings.velocity_min_units
-        && recent * (7 * 24 - 1) >= 2 * ctx.settings.velocity_spike_factor * week;
-    if spiking {
-        let message = format!(
-            "{} is selling fast: {recent} units in the last two hours vs {week} in the week before",
-            variant.sku
-        );
-        raise(
-            ctx,
-            "velocity_spike",
-            "warning",
-            &subject,
-            &message,
-            variant,
-            loc,
-            after,
+    let subject = format!("{sku}@{}", loc.name);
+    let spiking = if recent >= ctx.settings.velocity_min_units {
+        let week = units_between(
+            ctx.txn,
+            ctx.workspace_id,
+            sku,
+            hour - Duration::days(7),
+            hour - Duration::hours(1),
         )
         .await?;
+        // recent/2 per hour ≥ factor × week/(7·24−1) per hour, kept in integers.
+        (recent * (7 * 24 - 1) >= 2 * ctx.settings.velocity_spike_factor * week).then_some(week)
     } else {
-        resolve(ctx, "velocity_spike", &subject).await?;
-    }
-    let week_units = units_between(
-        ctx.txn,
-        ctx.workspace_id,
-        &variant.sku,
-        next_hour - Duration::days(7),
-        next_hour,
-    )
-    .await?;
-    let short = match after.lead_time_days {
-        Some(lead) if week_units > 0 => available(after) * 7 < i64::from(lead) * week_units,
-        _ => false,
+        None
     };
-    if short {
-        let message = format!(
-            "{subject} covers fewer days than its {}-day lead time: {} available at {week_units} units/week",
-            after.lead_time_days.unwrap_or(0),
-            available(after)
-        );
-        raise(
-            ctx,
-            "days_of_cover",
-            "warning",
-            &subject,
-            &message,
-            variant,
-            loc,
-            after,
-        )
-        .await?;
-    } else {
-        resolve(ctx, "days_of_cover", &subject).await?;
+    match spiking {
+        Some(week) => {
+            let message = format!(
+                "{sku} is selling fast: {recent} units in the last two hours vs {week} in the week before"
+            );
+            raise(
+                ctx,
+                "velocity_spike",
+                "warning",
+                &subject,
+                &message,
+                variant,
+                loc,
+                after,
+            )
+            .await?;
+        }
+        None => resolve(ctx, "velocity_spike", &subject).await?,
+    }
+    let cover = match after.lead_time_days {
+        Some(lead) => {
+            let week_units = units_between(
+                ctx.txn,
+                ctx.workspace_id,
+                sku,
+                next_hour - Duration::days(7),
+                next_hour,
+            )
+            .await?;
+            (week_units > 0 && available(after) * 7 < i64::from(lead) * week_units)
+                .then_some((lead, week_units))
+        }
+        None => None,
+    };
+    match cover {
+        Some((lead, week_units)) => {
+            let message = format!(
+                "{subject} covers fewer days than its {lead}-day lead time: {} available at {week_units} units/week",
+                available(after)
+            );
+            raise(
+                ctx,
+                "days_of_cover",
+                "warning",
+                &subject,
+                &message,
+                variant,
+                loc,
+                after,
+            )
+            .await?;
+        }
+        None => resolve(ctx, "days_of_cover", &subject).await?,
     }
     Ok(())
 }

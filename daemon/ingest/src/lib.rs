@@ -106,7 +106,8 @@ impl Ingest {
         let _guard = self.lock().await;
         let txn = self.store.db().begin().await?;
         let mut published = Vec::new();
-        let outcome = apply::one(&txn, &event, &mut published).await?;
+        let mut cache = apply::Cache::default();
+        let outcome = apply::one(&txn, &event, &mut published, &mut cache).await?;
         txn.commit().await?;
         self.publish(published);
         Ok(outcome)
@@ -122,6 +123,7 @@ impl Ingest {
         let _guard = self.lock().await;
         let txn = self.store.db().begin().await?;
         let mut published = Vec::new();
+        let mut cache = apply::Cache::default();
         let mut results = Vec::with_capacity(events.len());
         for event in events {
             if let Err(e) = validate::event(event) {
@@ -130,7 +132,7 @@ impl Ingest {
             }
             let sp = txn.begin().await?;
             let mut local = Vec::new();
-            match apply::one(&sp, event, &mut local).await {
+            match apply::one(&sp, event, &mut local, &mut cache).await {
                 Ok(outcome) => {
                     sp.commit().await?;
                     published.append(&mut local);
@@ -139,6 +141,7 @@ impl Ingest {
                 Err(IngestError::Db(e)) => return Err(IngestError::Db(e)),
                 Err(e) => {
                     sp.rollback().await?;
+                    cache = apply::Cache::default();
                     results.push(Err(e));
                 }
             }
@@ -162,9 +165,10 @@ impl Ingest {
         let txn = self.store.db().begin().await.map_err(|e| (0, e.into()))?;
         let mut published = Vec::new();
         let mut outcomes = Vec::with_capacity(events.len());
+        let mut cache = apply::Cache::default();
         for (i, event) in events.iter().enumerate() {
             outcomes.push(
-                apply::one(&txn, event, &mut published)
+                apply::one(&txn, event, &mut published, &mut cache)
                     .await
                     .map_err(|e| (i, e))?,
             );

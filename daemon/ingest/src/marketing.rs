@@ -2,7 +2,6 @@
 //! twice, so a redelivered day overwrites itself.
 
 use crate::apply::Ctx;
-use crate::catalog::variant_by_sku;
 use crate::{IngestError, Outcome};
 use creatorflow_core::ingest::{AdSpend, ContentMetrics, FunnelEvent};
 use creatorflow_store::entity::{
@@ -127,9 +126,7 @@ pub(crate) async fn content(ctx: &mut Ctx<'_>, c: &ContentMetrics) -> Result<Out
 
 pub(crate) async fn funnel(ctx: &mut Ctx<'_>, f: &FunnelEvent) -> Result<Outcome, IngestError> {
     let variant_id = match &f.sku {
-        Some(s) => variant_by_sku(ctx.txn, ctx.workspace_id, s)
-            .await?
-            .map(|v| v.id),
+        Some(s) => ctx.variant_by_sku(s).await?.map(|v| v.id),
         None => None,
     };
     let content_item_id = match &f.content_external_id {

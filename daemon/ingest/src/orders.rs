@@ -3,7 +3,7 @@
 //! a redelivered or replayed event changes nothing, and an older update never overrides a newer one.
 
 use crate::apply::Ctx;
-use crate::catalog::{location, require_variant, variant_by_sku};
+
 use crate::inventory::{LedgerReason, Move, move_stock, velocity_alerts, write_off};
 use crate::rollup::{self, OrderContribution, SalesDelta};
 use crate::settings::ReserveOn;
@@ -14,8 +14,7 @@ use creatorflow_core::ingest::{
 };
 use creatorflow_core::{DomainEvent, OrderId};
 use creatorflow_store::entity::{
-    customer, customer_identity, location, order, order_line, refund, refund_line, shipment,
-    variant,
+    customer, customer_identity, order, order_line, refund, refund_line, shipment,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -171,7 +170,7 @@ pub(crate) async fn upsert(ctx: &mut Ctx<'_>, o: &OrderUpsert) -> Result<Outcome
     };
     let loc = match (&existing, &o.location) {
         (Some(e), None) if e.location_id.is_some() => None,
-        _ => Some(location(ctx.txn, ctx.workspace_id, o.location.as_deref()).await?),
+        _ => Some(ctx.location(o.location.as_deref()).await?),
     };
     let state = existing
         .as_ref()
@@ -271,7 +270,7 @@ async fn insert_lines(
 ) -> Result<Vec<order_line::Model>, IngestError> {
     let mut out = Vec::with_capacity(o.lines.len());
     for l in &o.lines {
-        let v = variant_by_sku(ctx.txn, ctx.workspace_id, &l.sku).await?;
+        let v = ctx.variant_by_sku(&l.sku).await?;
         let row = order_line::ActiveModel {
             workspace_id: Set(ctx.workspace_id),
             order_id: Set(order.id),
@@ -312,19 +311,12 @@ async fn move_to(
         (StockState::Reserved, StockState::None) => (0, -1, LedgerReason::OrderReleased),
         _ => return Ok(order),
     };
-    let loc = match order.location_id {
-        Some(id) => location::Entity::find_by_id(id).one(ctx.txn).await?,
-        None => None,
-    };
-    let loc = match loc {
-        Some(l) => l,
-        None => location(ctx.txn, ctx.workspace_id, None).await?,
-    };
+    let loc = ctx.location_or_default(order.location_id).await?;
     for line in lines {
         let Some(variant_id) = line.variant_id else {
             continue; // A SKU we do not stock (e.g. a gift card) moves no inventory.
         };
-        let Some(v) = variant::Entity::find_by_id(variant_id).one(ctx.txn).await? else {
+        let Some(v) = ctx.variant_by_id(variant_id).await? else {
             continue;
         };
         let after = move_stock(
@@ -451,14 +443,7 @@ pub(crate) async fn refund(ctx: &mut Ctx<'_>, r: &RefundRecord) -> Result<Outcom
     .insert(ctx.txn)
     .await?;
     let contribution = OrderContribution::of(&order);
-    let loc = match order.location_id {
-        Some(id) => location::Entity::find_by_id(id).one(ctx.txn).await?,
-        None => None,
-    };
-    let loc = match loc {
-        Some(l) => l,
-        None => location(ctx.txn, ctx.workspace_id, None).await?,
-    };
+    let loc = ctx.location_or_default(order.location_id).await?;
     for (i, rl) in r.lines.iter().enumerate() {
         let Some(line) = lines.iter().find(|l| l.sku == rl.sku) else {
             return Err(IngestError::invalid(
@@ -506,7 +491,7 @@ pub(crate) async fn refund(ctx: &mut Ctx<'_>, r: &RefundRecord) -> Result<Outcom
         if order.stock_state != "deducted" {
             continue;
         }
-        let v = require_variant(ctx.txn, ctx.workspace_id, &rl.sku).await?;
+        let v = ctx.require_variant(&rl.sku).await?;
         if rl.sellable && ctx.settings.restockable(v.condition.as_deref()) {
             move_stock(
                 ctx,
