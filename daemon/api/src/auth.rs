@@ -35,7 +35,7 @@ pub fn check_role(who: &Principal, need: Need) -> Result<()> {
     } else {
         Err(gql_error(
             ErrorCode::Forbidden,
-            format!("a {} token cannot do this", who.role),
+            format!("a token with role {} cannot do this", who.role),
         ))
     }
 }

@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod demo;
+mod plugins;
 mod serve;
 mod transfer;
 
@@ -91,6 +92,9 @@ enum Command {
     /// Export data as CSV.
     #[command(subcommand)]
     Export(transfer::ExportCommand),
+    /// Install and manage WASM plugins.
+    #[command(subcommand)]
+    Plugin(plugins::PluginCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +186,10 @@ fn main() -> ExitCode {
                 }
                 Ok(Err(transfer::ImportFailure::Other(e))) | Err(e) => Err(e),
             },
+            Err(code) => return code,
+        },
+        Command::Plugin(cmd) => match load_config(cmd.config_args(), None) {
+            Ok(config) => run_async(plugins::run(config, cmd)),
             Err(code) => return code,
         },
         Command::Export(cmd) => match load_config(cmd.config_args(), None) {

@@ -148,7 +148,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.database.migrate_on_start {
         store.migrate().await.context("migrations failed")?;
     }
-    bootstrap(&config, &store).await?;
+    match store.pending_migrations().await? {
+        0 => bootstrap(&config, &store).await?,
+        pending => tracing::warn!(
+            pending,
+            "Migrations are pending and database.migrate_on_start is off; /readyz reports not ready until `creatorflow migrate` runs"
+        ),
+    }
     let metrics = install_metrics()?;
     let bus = EventBus::default();
     let g = &config.graphql;

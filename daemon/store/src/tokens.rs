@@ -57,7 +57,7 @@ impl Store {
     ) -> Result<NewToken, StoreError> {
         if matches!(scope, TokenScope::Global) && role != Role::Admin {
             return Err(StoreError::Invalid(format!(
-                "only admin tokens may be global; give a {role} token one or more workspaces"
+                "only admin tokens may be global; give the {role} token one or more workspaces"
             )));
         }
         if matches!(scope, TokenScope::Workspaces(w) if w.is_empty()) {

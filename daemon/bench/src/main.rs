@@ -1,0 +1,88 @@
+//! `creatorflow-bench`: figures for docs/benchmarks.md, each with a reference measured in the same run.
+//!
+//! - `ingest`: demo events through the write path on SQLite with `synchronous` NORMAL and FULL, next to plain
+//!   batched inserts of the same number of rows (the floor any write path on this disk pays).
+//! - `latency`: accepted HTTP mutation → subscription message on the real daemon at a fixed rate.
+//! - `stock-query`: the low-stock query over a 10K-SKU catalog, in-process and over GraphQL.
+
+#![allow(clippy::print_stdout)] // A report tool: printing its tables is its job.
+
+mod daemon;
+mod ingest;
+mod latency;
+mod query;
+
+use clap::{Parser, Subcommand};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "creatorflow-bench",
+    about = "Benchmarks of the creatorflow daemon"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest throughput on SQLite (NORMAL and FULL) against plain batched inserts.
+    Ingest {
+        #[arg(long, default_value_t = 20_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 1_000)]
+        skus: usize,
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Latency from an accepted mutation to its subscription message, at a fixed request rate.
+    Latency {
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// The low-stock query over a large catalog.
+    StockQuery {
+        #[arg(long, default_value_t = 10_000)]
+        skus: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
+}
+
+/// Median of a sample (upper median for even counts).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        match cli.command {
+            Command::Ingest {
+                orders,
+                skus,
+                batch,
+                runs,
+            } => ingest::run(orders, skus, batch, runs).await,
+            Command::Latency { rate, seconds } => latency::run(rate, seconds).await,
+            Command::StockQuery { skus, runs } => query::run(skus, runs).await,
+        }
+    })
+}
