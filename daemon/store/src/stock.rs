@@ -10,8 +10,8 @@ use crate::entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, RelationTrait,
 };
 use std::collections::HashMap;
 
@@ -140,6 +140,95 @@ fn stock_condition(ws: i64, f: &StockFilter) -> Condition {
     cond
 }
 
+/// One level joined with its SKU, product, brand and location, read in a single query.
+#[derive(FromQueryResult)]
+struct JoinedRow {
+    id: i64,
+    workspace_id: i64,
+    variant_id: i64,
+    location_id: i64,
+    on_hand: i64,
+    committed: i64,
+    incoming: i64,
+    safety_stock: i64,
+    reorder_point: Option<i64>,
+    lead_time_days: Option<i32>,
+    version: i64,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    sku: String,
+    variant_title: String,
+    condition: Option<String>,
+    product_title: String,
+    category: Option<String>,
+    brand: Option<String>,
+    location: String,
+}
+
+impl From<JoinedRow> for StockRow {
+    fn from(r: JoinedRow) -> Self {
+        StockRow {
+            level: inventory_level::Model {
+                id: r.id,
+                workspace_id: r.workspace_id,
+                variant_id: r.variant_id,
+                location_id: r.location_id,
+                on_hand: r.on_hand,
+                committed: r.committed,
+                incoming: r.incoming,
+                safety_stock: r.safety_stock,
+                reorder_point: r.reorder_point,
+                lead_time_days: r.lead_time_days,
+                version: r.version,
+                updated_at: r.updated_at,
+            },
+            sku: r.sku,
+            variant_title: r.variant_title,
+            product_title: r.product_title,
+            condition: r.condition,
+            brand: r.brand,
+            category: r.category,
+            location: r.location,
+        }
+    }
+}
+
+/// Levels with everything a person needs to recognise them, in level id order.
+async fn joined(
+    db: &impl ConnectionTrait,
+    cond: Condition,
+    limit: Option<u64>,
+) -> Result<Vec<StockRow>, CatalogError> {
+    let mut q = inventory_level::Entity::find()
+        .filter(cond)
+        .join(
+            JoinType::InnerJoin,
+            inventory_level::Relation::Variant.def(),
+        )
+        .join(JoinType::InnerJoin, variant::Relation::Product.def())
+        .join(JoinType::LeftJoin, product::Relation::Brand.def())
+        .join(
+            JoinType::InnerJoin,
+            inventory_level::Relation::Location.def(),
+        )
+        .column_as(variant::Column::Sku, "sku")
+        .column_as(variant::Column::Title, "variant_title")
+        .column_as(variant::Column::Condition, "condition")
+        .column_as(product::Column::Title, "product_title")
+        .column_as(product::Column::Category, "category")
+        .column_as(brand::Column::Name, "brand")
+        .column_as(location::Column::Name, "location")
+        .order_by_asc(inventory_level::Column::Id);
+    if let Some(limit) = limit {
+        q = q.limit(limit);
+    }
+    Ok(q.into_model::<JoinedRow>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(StockRow::from)
+        .collect())
+}
+
 /// Stock levels matching the filter, in level id order.
 pub async fn list_stock(
     db: &impl ConnectionTrait,
@@ -153,13 +242,7 @@ pub async fn list_stock(
         cond = cond.add(inventory_level::Column::Id.gt(id));
     }
     let first = page_size(page);
-    let levels = inventory_level::Entity::find()
-        .filter(cond)
-        .order_by_asc(inventory_level::Column::Id)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    let rows = hydrate(db, ws, levels).await?;
+    let rows = joined(db, cond, Some(first + 1)).await?;
     Ok(into_page(rows, first, |r| {
         encode_cursor(STOCK_TAG, &[r.level.id])
     }))
@@ -167,77 +250,14 @@ pub async fn list_stock(
 
 /// Every level of a workspace (for exports), in SKU order.
 pub async fn all_stock(db: &impl ConnectionTrait, ws: i64) -> Result<Vec<StockRow>, CatalogError> {
-    let levels = inventory_level::Entity::find()
-        .filter(inventory_level::Column::WorkspaceId.eq(ws))
-        .order_by_asc(inventory_level::Column::Id)
-        .all(db)
-        .await?;
-    let mut rows = hydrate(db, ws, levels).await?;
+    let mut rows = joined(
+        db,
+        Condition::all().add(inventory_level::Column::WorkspaceId.eq(ws)),
+        None,
+    )
+    .await?;
     rows.sort_by(|a, b| a.sku.cmp(&b.sku).then(a.location.cmp(&b.location)));
     Ok(rows)
-}
-
-async fn hydrate(
-    db: &impl ConnectionTrait,
-    ws: i64,
-    levels: Vec<inventory_level::Model>,
-) -> Result<Vec<StockRow>, CatalogError> {
-    let variant_ids: Vec<i64> = levels.iter().map(|l| l.variant_id).collect();
-    let variants: HashMap<i64, variant::Model> = variant::Entity::find()
-        .filter(variant::Column::WorkspaceId.eq(ws))
-        .filter(variant::Column::Id.is_in(variant_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, v))
-        .collect();
-    let product_ids: Vec<i64> = variants.values().map(|v| v.product_id).collect();
-    let products: HashMap<i64, product::Model> = product::Entity::find()
-        .filter(product::Column::WorkspaceId.eq(ws))
-        .filter(product::Column::Id.is_in(product_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let brand_ids: Vec<i64> = products.values().filter_map(|p| p.brand_id).collect();
-    let brands: HashMap<i64, String> = brand::Entity::find()
-        .filter(brand::Column::WorkspaceId.eq(ws))
-        .filter(brand::Column::Id.is_in(brand_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|b| (b.id, b.name))
-        .collect();
-    let locations: HashMap<i64, String> = location::Entity::find()
-        .filter(location::Column::WorkspaceId.eq(ws))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l.name))
-        .collect();
-    Ok(levels
-        .into_iter()
-        .filter_map(|level| {
-            let v = variants.get(&level.variant_id)?;
-            let p = products.get(&v.product_id);
-            Some(StockRow {
-                sku: v.sku.clone(),
-                variant_title: v.title.clone(),
-                product_title: p.map(|p| p.title.clone()).unwrap_or_default(),
-                condition: v.condition.clone(),
-                brand: p
-                    .and_then(|p| p.brand_id)
-                    .and_then(|b| brands.get(&b).cloned()),
-                category: p.and_then(|p| p.category.clone()),
-                location: locations
-                    .get(&level.location_id)
-                    .cloned()
-                    .unwrap_or_default(),
-                level,
-            })
-        })
-        .collect())
 }
 
 /// Ledger entries of one SKU (optionally one location), newest first.
