@@ -1164,7 +1164,8 @@ mod tests {
             documented_commented, unset,
             "commented-out `# key =` lines in config/default.toml must be exactly the unset (None) keys"
         );
-        let names: Vec<&str> = sections.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = sections.keys().map(String::as_str).collect();
+        names.sort_unstable();
         let mut expected: Vec<&str> = SECTIONS.to_vec();
         expected.sort_unstable();
         assert_eq!(names, expected, "SECTIONS must list every Config section");
