@@ -104,26 +104,6 @@ impl ErrorCode {
             }
         }
     }
-
-    /// The HTTP status used when this error decides the whole response (auth, CSRF, limits).
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::Unauthenticated => 401,
-            ErrorCode::Forbidden => 403,
-            ErrorCode::NotFound => 404,
-            ErrorCode::BadUserInput
-            | ErrorCode::InvalidCursor
-            | ErrorCode::CsrfRefused
-            | ErrorCode::QueryTooDeep
-            | ErrorCode::QueryTooComplex
-            | ErrorCode::GraphqlParseFailed
-            | ErrorCode::GraphqlValidationFailed => 400,
-            ErrorCode::Conflict => 409,
-            ErrorCode::Rejected => 422,
-            ErrorCode::Unavailable => 503,
-            ErrorCode::Internal => 500,
-        }
-    }
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -1,14 +1,14 @@
 //! Read API over the commerce catalog: connections, products and variants, orders and lines, customers.
 //! Child lists go through per-request data loaders so a page of 100 orders costs two queries, not 101.
 
-use super::types::{Money, page_args};
+use super::types::{Money, page_args, relay};
 use crate::error::{from_catalog, internal};
-use async_graphql::connection::{Connection as RelayConnection, Edge, EmptyFields};
+use async_graphql::connection::{Connection as RelayConnection, EmptyFields};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use creatorflow_store::Store;
-use creatorflow_store::catalog::{self as q, Page};
+use creatorflow_store::catalog as q;
 use creatorflow_store::entity::{brand, connection, customer, order, order_line, product, variant};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,19 +16,6 @@ use std::sync::Arc;
 pub type ProductPage = RelayConnection<String, Product, EmptyFields, EmptyFields>;
 pub type OrderPage = RelayConnection<String, Order, EmptyFields, EmptyFields>;
 pub type CustomerPage = RelayConnection<String, Customer, EmptyFields, EmptyFields>;
-
-fn relay<T, U>(page: Page<T>, had_cursor: bool, wrap: impl Fn(T) -> U) -> RelayConnection<String, U>
-where
-    U: async_graphql::OutputType,
-{
-    let mut conn = RelayConnection::new(had_cursor, page.has_next_page);
-    conn.edges.extend(
-        page.items
-            .into_iter()
-            .map(|(cursor, row)| Edge::new(cursor, wrap(row))),
-    );
-    conn
-}
 
 /// A shop on a channel. Its credentials stay inside the daemon.
 pub struct Connection(pub connection::Model);

@@ -1,14 +1,13 @@
 //! Stock: levels, ledger history, alerts, and their live subscriptions.
 
-use super::types::page_args;
+use super::types::{page_args, relay};
 use crate::auth::{Need, workspace_for};
 use crate::error::from_catalog;
-use async_graphql::connection::{Connection as RelayConnection, Edge};
+use async_graphql::connection::Connection as RelayConnection;
 use async_graphql::{Context, ID, InputObject, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use creatorflow_core::{DomainEvent, EventBus};
 use creatorflow_store::Store;
-use creatorflow_store::catalog::Page;
 use creatorflow_store::entity::{alert_event, inventory_ledger};
 use creatorflow_store::stock::{self as q, StockRow};
 use futures_util::Stream;
@@ -96,20 +95,6 @@ impl From<StockFilter> for q::StockFilter {
 pub type StockPage = RelayConnection<String, StockLevel>;
 pub type LedgerPage = RelayConnection<String, LedgerEntry>;
 pub type AlertPage = RelayConnection<String, Alert>;
-
-fn relay<T, U: async_graphql::OutputType>(
-    page: Page<T>,
-    had_cursor: bool,
-    wrap: impl Fn(T) -> U,
-) -> RelayConnection<String, U> {
-    let mut conn = RelayConnection::new(had_cursor, page.has_next_page);
-    conn.edges.extend(
-        page.items
-            .into_iter()
-            .map(|(c, row)| Edge::new(c, wrap(row))),
-    );
-    conn
-}
 
 pub async fn stock_page(
     ctx: &Context<'_>,
@@ -292,7 +277,7 @@ pub struct AlertEvent {
 }
 
 /// Forwards the bus events of one workspace that `pick` maps to a message.
-fn events_of<T: Send + 'static>(
+pub(super) fn events_of<T: Send + 'static>(
     bus: &EventBus,
     ws: i64,
     pick: Arc<dyn Fn(DomainEvent) -> Option<T> + Send + Sync>,

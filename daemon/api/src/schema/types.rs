@@ -1,9 +1,10 @@
 //! Shared GraphQL value types and pagination plumbing.
 
 use crate::error::gql_error;
+use async_graphql::connection::{Connection as RelayConnection, Edge};
 use async_graphql::{Context, Result, SimpleObject};
 use creatorflow_core::{Currency, ErrorCode};
-use creatorflow_store::catalog::PageArgs;
+use creatorflow_store::catalog::{Page, PageArgs};
 use rust_decimal::Decimal;
 
 /// Page-size limits from the daemon's configuration.
@@ -60,4 +61,19 @@ pub fn row_id(id: &async_graphql::ID) -> Result<i64> {
             format!("`{}` is not a valid id", id.as_str()),
         )
     })
+}
+
+/// A store page as a Relay connection; `had_cursor` tells whether earlier pages exist.
+pub fn relay<T, U: async_graphql::OutputType>(
+    page: Page<T>,
+    had_cursor: bool,
+    wrap: impl Fn(T) -> U,
+) -> RelayConnection<String, U> {
+    let mut conn = RelayConnection::new(had_cursor, page.has_next_page);
+    conn.edges.extend(
+        page.items
+            .into_iter()
+            .map(|(cursor, row)| Edge::new(cursor, wrap(row))),
+    );
+    conn
 }
