@@ -5,6 +5,7 @@ mod config_cli;
 mod crash;
 mod foundation;
 mod harness;
+mod plugins;
 mod scoping;
 mod stock;
 mod subscriptions;

@@ -10,6 +10,7 @@ pub use http::{ApiState, routes};
 pub use schema::{AppSchema, PageLimits};
 
 use creatorflow_ingest::Ingest;
+use creatorflow_plugin_host::PluginManager;
 use creatorflow_store::Store;
 
 /// GraphQL limits and switches, from the daemon's `[graphql]` section.
@@ -22,8 +23,10 @@ pub struct SchemaOptions {
     pub suggestions: bool,
 }
 
-pub fn build_schema(ingest: Ingest, opts: &SchemaOptions) -> AppSchema {
+/// The schema with its shared state: the write path (and its store and bus) and the plugin manager.
+pub fn build_schema(ingest: Ingest, plugins: PluginManager, opts: &SchemaOptions) -> AppSchema {
     let mut b = schema::builder()
+        .data(plugins)
         .data(ingest.store().clone())
         .data(ingest.bus().clone())
         .data(ingest)

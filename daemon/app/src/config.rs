@@ -28,7 +28,9 @@ const ENV_SEPARATOR: &str = "__";
 const DEFAULTS_ORIGIN: &str = "defaults";
 
 /// Top-level sections, in the order errors are reported.
-const SECTIONS: &[&str] = &["server", "database", "graphql", "auth", "log", "security"];
+const SECTIONS: &[&str] = &[
+    "server", "database", "graphql", "auth", "log", "security", "plugins",
+];
 
 /// Keys whose values must never be echoed back in error messages.
 const SECRET_KEYS: &[&str] = &["database.url", "security.credentials_key"];
@@ -49,6 +51,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Encryption of stored marketplace credentials.
     pub security: SecurityConfig,
+    /// WASM connector and metric plugins run by the daemon.
+    pub plugins: PluginsConfig,
 }
 
 /// HTTP listener and process lifecycle.
@@ -220,6 +224,38 @@ pub struct SecurityConfig {
     pub credentials_key: Option<String>,
 }
 
+/// WASM connector and metric plugins run by the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// First-party plugins installed or upgraded at start; unset means `plugins/` beside the executable,
+    /// which is where the run command packages them.
+    pub bundled_dir: Option<PathBuf>,
+    /// Seconds between checks for changes made with `creatorflow plugin …` while the daemon runs.
+    pub reload_interval_secs: u64,
+    /// Pre-reserved instance slots (pooling allocator): plugin calls that can run at once.
+    pub max_instances: u32,
+    /// Ceiling on any manifest's memory limit, in MiB.
+    pub max_memory_mib: u64,
+    /// Ceiling on any manifest's CPU time per call, in milliseconds.
+    pub max_cpu_ms: u64,
+    /// Ceiling on any manifest's wall time per call, in milliseconds.
+    pub max_wall_ms: u64,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            bundled_dir: None,
+            reload_interval_secs: 10,
+            max_instances: 64,
+            max_memory_mib: 512,
+            max_cpu_ms: 30_000,
+            max_wall_ms: 300_000,
+        }
+    }
+}
+
 impl Config {
     /// The database URL to connect to: the configured one, or SQLite inside the data directory
     /// (`mode=rwc` so a fresh install creates it).
@@ -351,6 +387,7 @@ pub fn load(
         auth: section(&merged, "auth", &layers, &mut failed, &mut issues),
         log: section(&merged, "log", &layers, &mut failed, &mut issues),
         security: section(&merged, "security", &layers, &mut failed, &mut issues),
+        plugins: section(&merged, "plugins", &layers, &mut failed, &mut issues),
     };
     if let Some(listen) = overrides.listen {
         config.server.listen = listen;
@@ -993,6 +1030,13 @@ impl Validator<'_> {
                     .to_owned(),
             );
         }
+
+        let plugins = &config.plugins;
+        self.at_least_one("plugins.reload_interval_secs", plugins.reload_interval_secs);
+        self.at_least_one("plugins.max_instances", u64::from(plugins.max_instances));
+        self.at_least_one("plugins.max_memory_mib", plugins.max_memory_mib);
+        self.at_least_one("plugins.max_cpu_ms", plugins.max_cpu_ms);
+        self.at_least_one("plugins.max_wall_ms", plugins.max_wall_ms);
 
         if self.usable(&["log.filter"])
             && let Some(message) = log_filter_problem(&config.log.filter)

@@ -188,9 +188,13 @@ fn main() -> ExitCode {
             },
             Err(code) => return code,
         },
-        Command::Plugin(cmd) => match load_config(cmd.config_args(), None) {
-            Ok(config) => run_async(plugins::run(config, cmd)),
-            Err(code) => return code,
+        Command::Plugin(plugins::PluginCommand::Package { path, wasm, out }) => {
+            plugins::package(&path, &wasm, &out)
+        }
+        Command::Plugin(cmd) => match cmd.config_args().map(|c| load_config(c, None)) {
+            Some(Ok(config)) => run_async(plugins::run(config, cmd)),
+            Some(Err(code)) => return code,
+            None => Ok(()),
         },
         Command::Export(cmd) => match load_config(cmd.config_args(), None) {
             Ok(config) => run_async(transfer::export(config, cmd)),

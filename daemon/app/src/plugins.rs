@@ -20,6 +20,17 @@ pub enum PluginCommand {
         #[arg(long, value_name = "FILE")]
         wasm: Option<PathBuf>,
     },
+    /// Write an installable plugin directory (manifest with the component's sha256, and the component)
+    /// from a plugin's source directory and its freshly built component. Needs no database.
+    Package {
+        /// Directory holding `plugin.toml`, or the manifest itself.
+        path: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        wasm: PathBuf,
+        /// Output directory (created).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// List installed plugins with their state and grants.
     List {
         #[command(flatten)]
@@ -54,22 +65,41 @@ pub enum PluginCommand {
 }
 
 impl PluginCommand {
-    pub fn config_args(&self) -> &ConfigArgs {
-        match self {
+    /// The configuration flags, for the commands that touch the daemon's data.
+    pub fn config_args(&self) -> Option<&ConfigArgs> {
+        Some(match self {
+            PluginCommand::Package { .. } => return None,
             PluginCommand::Install { cfg, .. }
             | PluginCommand::List { cfg }
             | PluginCommand::Enable { cfg, .. }
             | PluginCommand::Disable { cfg, .. }
             | PluginCommand::Remove { cfg, .. }
             | PluginCommand::Grant { cfg, .. } => cfg,
-        }
+        })
     }
+}
+
+/// `plugin package`: no configuration or database involved.
+pub fn package(
+    path: &std::path::Path,
+    wasm: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let manifest = if path.is_dir() {
+        path.join("plugin.toml")
+    } else {
+        path.to_path_buf()
+    };
+    let written = package_plugin(&manifest, wasm, out)
+        .with_context(|| format!("cannot package {}", manifest.display()))?;
+    write_stdout(&format!("packaged {}\n", written.display()))
 }
 
 pub async fn run(config: Config, cmd: PluginCommand) -> anyhow::Result<()> {
     let store = crate::serve::prepare_store(&config).await?;
     let registry = PluginRegistry::new(store.db().clone(), config.server.data_dir.join("plugins"));
     match cmd {
+        PluginCommand::Package { path, wasm, out } => package(&path, &wasm, &out),
         PluginCommand::Install { path, wasm, .. } => {
             let staged = tempfile::tempdir()?;
             let source = match wasm {

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use creatorflow_api::{ApiState, PageLimits, SchemaOptions};
 use creatorflow_core::{EventBus, Role};
 use creatorflow_ingest::Ingest;
+use creatorflow_plugin_host::{HostConfig, PluginHost, PluginManager, PluginRegistry};
 use creatorflow_store::{CredentialCipher, DbOptions, Store, TokenScope};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -159,8 +160,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let bus = EventBus::default();
     let g = &config.graphql;
     let ingest = Ingest::new(store.clone(), bus);
+    let plugins = start_plugins(&config, &store)?;
     let schema = creatorflow_api::build_schema(
         ingest,
+        plugins,
         &SchemaOptions {
             max_depth: g.max_depth,
             max_complexity: g.max_complexity,
@@ -206,6 +209,53 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await?;
     tracing::info!("Shut down cleanly");
     Ok(())
+}
+
+/// The plugin host and registry of the daemon. Bundled first-party plugins are installed and every enabled
+/// plugin loaded in the background, so a slow first compile never delays readiness; the API shows each
+/// plugin's state meanwhile.
+fn start_plugins(config: &Config, store: &Store) -> anyhow::Result<PluginManager> {
+    let manager = plugin_manager(config, store)?;
+    let bundled = config
+        .plugins
+        .bundled_dir
+        .clone()
+        .or_else(|| Some(std::env::current_exe().ok()?.parent()?.join("plugins")));
+    let every = Duration::from_secs(config.plugins.reload_interval_secs.max(1));
+    let m = manager.clone();
+    tokio::spawn(async move {
+        if let Some(dir) = bundled {
+            m.install_bundled(&dir).await;
+        }
+        if let Err(e) = m.reconcile().await {
+            tracing::error!(error = %e, "Plugins could not be loaded");
+        }
+        m.spawn_reconcile_loop(every);
+    });
+    Ok(manager)
+}
+
+/// A plugin host configured from `[plugins]`, with components under `<data-dir>/plugins` and compiled
+/// code cached in `<data-dir>/plugin-cache`.
+pub fn plugin_manager(config: &Config, store: &Store) -> anyhow::Result<PluginManager> {
+    let p = &config.plugins;
+    let data = &config.server.data_dir;
+    let mut host_config = HostConfig {
+        cache_dir: data.join("plugin-cache"),
+        dev_mode: config.server.dev_mode,
+        max_instances: p.max_instances,
+        ..HostConfig::default()
+    };
+    host_config.caps.memory_mib = p.max_memory_mib;
+    host_config.caps.cpu_ms = p.max_cpu_ms;
+    host_config.caps.wall_ms = p.max_wall_ms;
+    let d = &mut host_config.defaults;
+    d.memory_mib = d.memory_mib.min(p.max_memory_mib);
+    d.cpu_ms = d.cpu_ms.min(p.max_cpu_ms);
+    d.wall_ms = d.wall_ms.min(p.max_wall_ms);
+    let host = PluginHost::new(host_config).context("cannot start the plugin host")?;
+    let registry = PluginRegistry::new(store.db().clone(), data.join("plugins"));
+    Ok(PluginManager::new(registry, host))
 }
 
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {

@@ -13,6 +13,8 @@ pub enum ErrorCode {
     InvalidCursor,
     Conflict,
     Rejected,
+    PluginRejected,
+    PluginFailed,
     CsrfRefused,
     QueryTooDeep,
     QueryTooComplex,
@@ -23,7 +25,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
@@ -31,6 +33,8 @@ impl ErrorCode {
         ErrorCode::InvalidCursor,
         ErrorCode::Conflict,
         ErrorCode::Rejected,
+        ErrorCode::PluginRejected,
+        ErrorCode::PluginFailed,
         ErrorCode::CsrfRefused,
         ErrorCode::QueryTooDeep,
         ErrorCode::QueryTooComplex,
@@ -49,6 +53,8 @@ impl ErrorCode {
             ErrorCode::InvalidCursor => "INVALID_CURSOR",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::Rejected => "REJECTED",
+            ErrorCode::PluginRejected => "PLUGIN_REJECTED",
+            ErrorCode::PluginFailed => "PLUGIN_FAILED",
             ErrorCode::CsrfRefused => "CSRF_REFUSED",
             ErrorCode::QueryTooDeep => "QUERY_TOO_DEEP",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
@@ -82,6 +88,12 @@ impl ErrorCode {
             }
             ErrorCode::Rejected => {
                 "A rule of the workspace or of the data refused the change (e.g. stock below zero); nothing was changed."
+            }
+            ErrorCode::PluginRejected => {
+                "The plugin package was refused before anything ran (manifest, sha256, API version or grant); the message says which check failed."
+            }
+            ErrorCode::PluginFailed => {
+                "The plugin's call failed; `extensions.pluginError` names the cause (limit, trap, invalid output, breaker open). Nothing was written; see the plugin's breaker in `plugins`."
             }
             ErrorCode::CsrfRefused => {
                 "Send mutations with POST and `Content-Type: application/json`."

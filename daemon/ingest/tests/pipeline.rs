@@ -9,6 +9,9 @@ use creatorflow_store::entity::{alert_event, inventory_ledger, inventory_level, 
 use creatorflow_store::{CredentialCipher, DbOptions, NewWorkspace, Store};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 
+#[path = "pipeline/metric_inputs.rs"]
+mod metric_inputs;
+
 /// A throw-away database of either backend.
 struct Db {
     _dir: tempfile::TempDir,

@@ -70,6 +70,8 @@ impl Grant {
 pub struct InstalledPlugin {
     pub manifest: Manifest,
     pub enabled: bool,
+    /// SHA-256 of the installed component.
+    pub sha256: String,
     pub wasm_path: PathBuf,
     pub grants: Vec<Grant>,
     pub installed_at: DateTime<Utc>,
@@ -258,22 +260,7 @@ impl PluginRegistry {
     /// Grants a capability the manifest asks for. Granting twice is harmless.
     pub async fn grant(&self, id: &str, grant: Grant) -> Result<(), RegistryError> {
         let installed = self.get(id).await?;
-        let caps = &installed.manifest.capabilities;
-        let requested = match &grant {
-            Grant::Host(h) => caps
-                .hosts
-                .iter()
-                .filter_map(|m| OriginPattern::parse(m).ok())
-                .any(|m| m.to_string() == *h),
-            Grant::Secret(s) => caps.secrets.contains(s),
-        };
-        if !requested {
-            return Err(RegistryError::NotRequested {
-                plugin: id.to_owned(),
-                capability: grant.capability(),
-                value: grant.value().to_owned(),
-            });
-        }
+        self.check_requested(&installed, &grant)?;
         if installed.grants.contains(&grant) {
             return Ok(());
         }
@@ -287,6 +274,32 @@ impl PluginRegistry {
         .insert(&self.db)
         .await?;
         Ok(())
+    }
+
+    /// Whether the manifest asks for `grant`: only requested capabilities can be granted.
+    pub fn check_requested(
+        &self,
+        installed: &InstalledPlugin,
+        grant: &Grant,
+    ) -> Result<(), RegistryError> {
+        let caps = &installed.manifest.capabilities;
+        let requested = match grant {
+            Grant::Host(h) => caps
+                .hosts
+                .iter()
+                .filter_map(|m| OriginPattern::parse(m).ok())
+                .any(|m| m.to_string() == *h),
+            Grant::Secret(s) => caps.secrets.contains(s),
+        };
+        if requested {
+            Ok(())
+        } else {
+            Err(RegistryError::NotRequested {
+                plugin: installed.id().to_owned(),
+                capability: grant.capability(),
+                value: grant.value().to_owned(),
+            })
+        }
     }
 
     /// Withdraws a grant; returns whether it existed. Takes effect at the plugin's next load.
@@ -349,6 +362,7 @@ impl PluginRegistry {
             wasm_path: self.dir.join(&row.id).join(format!("{}.wasm", row.sha256)),
             manifest,
             enabled: row.enabled,
+            sha256: row.sha256,
             grants,
             installed_at: row.installed_at,
             updated_at: row.updated_at,

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod crypto;
 mod db;
 pub mod entity;
+pub mod metric_inputs;
 pub mod migration;
 pub mod stock;
 mod tokens;

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod ingest;
+mod plugins;
 mod stock;
 mod subscription;
 mod types;
@@ -13,10 +14,14 @@ pub use catalog::CatalogLoader;
 pub use types::PageLimits;
 
 #[derive(MergedObject, Default)]
-pub struct Query(workspace::WorkspaceQuery);
+pub struct Query(workspace::WorkspaceQuery, plugins::PluginQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(workspace::WorkspaceMutation, ingest::IngestMutation);
+pub struct Mutation(
+    workspace::WorkspaceMutation,
+    ingest::IngestMutation,
+    plugins::PluginMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(

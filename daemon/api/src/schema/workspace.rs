@@ -147,6 +147,41 @@ impl Workspace {
         super::stock::alert_page(ctx, self.0.id, kind, active, first, after).await
     }
 
+    /// Metrics computed by the loaded metric plugins (e.g. contribution margin, sell-through by condition).
+    async fn custom_metrics(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::plugins::CustomMetricInfo>> {
+        super::plugins::list_metrics(ctx).await
+    }
+
+    /// Computes a metric plugin over `[from, to)`: the plugin is fed one row per local day, variant or
+    /// order (`grain`; by default the one carrying the most of its inputs). Reads only.
+    #[graphql(complexity = 50)]
+    async fn custom_metric(
+        &self,
+        ctx: &Context<'_>,
+        plugin: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        grain: Option<super::plugins::MetricGrain>,
+        params: Option<Vec<super::plugins::MetricParamInput>>,
+    ) -> Result<super::plugins::CustomMetricResult> {
+        super::plugins::evaluate(
+            ctx,
+            super::plugins::MetricRequest {
+                workspace_id: self.0.id,
+                timezone: self.0.timezone.clone(),
+                plugin,
+                from,
+                to,
+                grain,
+                params: params.unwrap_or_default(),
+            },
+        )
+        .await
+    }
+
     /// How the write path behaves for this workspace.
     async fn settings(&self, ctx: &Context<'_>) -> Result<super::ingest::WorkspaceSettings> {
         let store = ctx.data::<Store>()?;
