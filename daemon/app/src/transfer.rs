@@ -178,7 +178,7 @@ pub async fn export(config: Config, cmd: ExportCommand) -> anyhow::Result<()> {
         .workspace_by_slug(&workspace)
         .await?
         .with_context(|| format!("workspace `{workspace}` not found"))?;
-    let rows: Vec<StockRow> = creatorflow_store::stock::all_stock(store.db(), ws.id)
+    let rows: Vec<StockRow> = creatorflow_store::stock::all_stock(&store, ws.id)
         .await?
         .into_iter()
         .map(|r| StockRow {

@@ -59,7 +59,7 @@ pub async fn run(skus: usize, runs: usize) -> anyhow::Result<()> {
     for _ in 0..runs {
         let t = Instant::now();
         let page = list_stock(
-            store.db(),
+            &store,
             ws,
             &filter,
             &PageArgs {

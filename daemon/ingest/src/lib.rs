@@ -21,7 +21,8 @@ use creatorflow_core::ingest::IngestEvent;
 use creatorflow_core::{DomainEvent, EventBus};
 use creatorflow_store::{Backend, Store};
 use sea_orm::{DbErr, TransactionTrait};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot};
 
 /// What happened to an accepted event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +77,18 @@ pub struct Ingest {
     bus: EventBus,
     /// SQLite has one writer: queueing writers here avoids busy-waiting on the file lock.
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite only: single events that arrive together share one transaction (group commit).
+    group: Option<Arc<OnceLock<mpsc::Sender<Pending>>>>,
 }
+
+/// A single event waiting for the group committer, and where its result goes.
+struct Pending {
+    event: IngestEvent,
+    reply: oneshot::Sender<Result<Outcome, IngestError>>,
+}
+
+/// Most single events committed together. Bounds the latency one group adds to the first event in it.
+const MAX_GROUP: usize = 256;
 
 impl Ingest {
     pub fn new(store: Store, bus: EventBus) -> Self {
@@ -84,10 +96,12 @@ impl Ingest {
             Backend::Sqlite => Some(Arc::new(tokio::sync::Mutex::new(()))),
             Backend::Postgres => None,
         };
+        let group = write_lock.as_ref().map(|_| Arc::new(OnceLock::new()));
         Self {
             store,
             bus,
             write_lock,
+            group,
         }
     }
 
@@ -103,14 +117,81 @@ impl Ingest {
     #[tracing::instrument(name = "ingest.apply", skip_all, fields(kind = event.payload.kind(), source = %event.source.key()))]
     pub async fn apply(&self, event: IngestEvent) -> Result<Outcome, IngestError> {
         validate::event(&event)?;
+        if let Some(group) = &self.group {
+            return self.apply_grouped(group, event).await;
+        }
+        self.apply_alone(&event).await
+    }
+
+    /// One event, one transaction.
+    async fn apply_alone(&self, event: &IngestEvent) -> Result<Outcome, IngestError> {
         let _guard = self.lock().await;
         let txn = self.store.db().begin().await?;
         let mut published = Vec::new();
         let mut cache = apply::Cache::default();
-        let outcome = apply::one(&txn, &event, &mut published, &mut cache).await?;
+        let outcome = apply::one(&txn, event, &mut published, &mut cache).await?;
         txn.commit().await?;
         self.publish(published);
         Ok(outcome)
+    }
+
+    /// Hands the event to the group committer and waits until its group is durable. With SQLite every write
+    /// is serialised anyway; committing the events that queued meanwhile together pays BEGIN, COMMIT and the
+    /// lookups once per group instead of once per event, so more single events fit through per second.
+    async fn apply_grouped(
+        &self,
+        group: &OnceLock<mpsc::Sender<Pending>>,
+        event: IngestEvent,
+    ) -> Result<Outcome, IngestError> {
+        let sender = group.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(MAX_GROUP * 4);
+            tokio::spawn(self.clone().commit_groups(rx));
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Pending { event, reply })
+            .await
+            .map_err(|_| IngestError::Db(DbErr::Custom("the write path has stopped".into())))?;
+        answer
+            .await
+            .map_err(|_| IngestError::Db(DbErr::Custom("the write path has stopped".into())))?
+    }
+
+    /// The group committer: takes whatever single events are queued (up to [`MAX_GROUP`]) and commits them in
+    /// one transaction, each in its own savepoint so a refused event is refused alone.
+    async fn commit_groups(self, mut rx: mpsc::Receiver<Pending>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+            let pending = std::mem::take(&mut group);
+            if let [_] = pending.as_slice() {
+                for p in pending {
+                    let result = self.apply_alone(&p.event).await;
+                    let _ = p.reply.send(result);
+                }
+                continue;
+            }
+            tracing::debug!(
+                events = pending.len(),
+                "Committing a group of single events"
+            );
+            let (events, replies): (Vec<_>, Vec<_>) =
+                pending.into_iter().map(|p| (p.event, p.reply)).unzip();
+            match self.apply_batch(&events).await {
+                Ok(results) => {
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        let _ = reply.send(result);
+                    }
+                }
+                // A database failure rolled the whole group back: each event gets its own transaction, so
+                // one event's failure never becomes another's.
+                Err(_) => {
+                    for (event, reply) in events.iter().zip(replies) {
+                        let _ = reply.send(self.apply_alone(event).await);
+                    }
+                }
+            }
+        }
     }
 
     /// Applies many events in ONE transaction, each in its own savepoint: an invalid event is refused alone

@@ -5,7 +5,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use creatorflow_core::ingest::*;
 use creatorflow_core::{Currency, DomainEvent, EventBus, Slug, Timezone, WorkspaceId};
 use creatorflow_ingest::{Ingest, IngestError, Outcome, ReserveOn, Settings, save_settings};
+use creatorflow_store::catalog::PageArgs;
 use creatorflow_store::entity::{alert_event, inventory_ledger, inventory_level, order};
+use creatorflow_store::stock::{StockFilter, list_stock};
 use creatorflow_store::{CredentialCipher, DbOptions, NewWorkspace, Store};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 
@@ -510,6 +512,162 @@ async fn concurrent_adjustments_lose_no_update() {
         assert_eq!(env.levels().await, (10 + sum, 0));
         env.assert_consistent().await;
     }
+}
+
+/// Concurrent single events may be committed together; each still gets exactly its own result, and a
+/// refused one never takes another down with it.
+#[tokio::test]
+async fn concurrent_single_events_keep_their_own_results() {
+    for db in backends() {
+        let env = env(&db).await;
+        save_settings(
+            env.ingest.store().db(),
+            env.ws.0,
+            &Settings {
+                forbid_negative_manual: true,
+                ..Settings::default()
+            },
+        )
+        .await
+        .expect("settings");
+        let mut rx = env.ingest.bus().subscribe();
+        let adjust = |id: String, sku: &str, delta: i64| IngestEvent {
+            workspace_id: env.ws,
+            source: Source::Manual,
+            source_event_id: id,
+            actor: "test".into(),
+            occurred_at: t(1),
+            payload: Payload::InventoryAdjusted(InventoryAdjust {
+                sku: sku.into(),
+                location: None,
+                delta,
+                reason: "recount".into(),
+            }),
+        };
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let (kind, ev) = match i % 6 {
+                0 => ("unknown", adjust(format!("u-{i}"), "NOPE", 1)),
+                1 => ("dup", adjust("restock-once".into(), "TEE-M", 5)),
+                _ => ("drain", adjust(format!("d-{i}"), "TEE-M", -1)),
+            };
+            let ingest = env.ingest.clone();
+            tasks.push(tokio::spawn(async move { (kind, ingest.apply(ev).await) }));
+        }
+        let (mut drained, mut refused, mut unknown, mut dup_applied, mut dup_seen) =
+            (0, 0, 0, 0, 0);
+        for task in tasks {
+            match task.await.expect("join") {
+                ("drain", Ok(Outcome::Applied)) => drained += 1,
+                ("drain", Err(IngestError::Rejected(_))) => refused += 1,
+                ("unknown", Err(IngestError::NotFound(_))) => unknown += 1,
+                ("dup", Ok(Outcome::Applied)) => dup_applied += 1,
+                ("dup", Ok(Outcome::Duplicate)) => dup_seen += 1,
+                other => panic!("unexpected result {other:?}"),
+            }
+        }
+        assert_eq!((unknown, dup_applied, dup_seen), (10, 1, 9));
+        assert_eq!(drained + refused, 40);
+        assert!(drained <= 15, "never below zero: {drained} drained");
+        assert_eq!(env.levels().await, (10 + 5 - drained, 0));
+        assert_eq!(env.ledger().await.len() as i64, drained + 1);
+        let mut published = 0;
+        while let Ok(e) = rx.try_recv() {
+            if matches!(e, DomainEvent::InventoryChanged(_)) {
+                published += 1;
+            }
+        }
+        assert_eq!(published, drained + 1, "one message per applied change");
+        env.assert_consistent().await;
+    }
+}
+
+/// On SQLite the stock list runs on the bulk readers; it must return exactly what the pool returns, for
+/// every filter, including NULLs, timestamps and pages.
+#[tokio::test]
+async fn bulk_reader_agrees_with_the_pool() {
+    let db = Db::sqlite();
+    let env = env(&db).await;
+    let store = env.ingest.store().clone();
+    assert!(store.has_bulk_readers(), "a SQLite file gets bulk readers");
+    for (i, sku) in ["CAP-S", "CAP-B", "BAG-N", "SOCK"].into_iter().enumerate() {
+        let condition = sku.split('-').nth(1);
+        env.ok(product(sku, condition)).await;
+        env.ok(Payload::InventorySet(InventorySet {
+            sku: sku.into(),
+            location: Some(if i % 2 == 0 { "Main" } else { "Annex" }.into()),
+            on_hand: i as i64 * 3,
+            reason: None,
+        }))
+        .await;
+        env.ok(Payload::InventoryPolicySet(InventoryPolicy {
+            sku: sku.into(),
+            location: Some(if i % 2 == 0 { "Main" } else { "Annex" }.into()),
+            safety_stock: Some(1),
+            reorder_point: (i != 3).then_some(4),
+            lead_time_days: (i == 1).then_some(7),
+            incoming: None,
+        }))
+        .await;
+    }
+    let filters = [
+        StockFilter::default(),
+        StockFilter {
+            low_stock: true,
+            ..Default::default()
+        },
+        StockFilter {
+            out_of_stock: true,
+            ..Default::default()
+        },
+        StockFilter {
+            location: Some("Annex".into()),
+            ..Default::default()
+        },
+        StockFilter {
+            condition: Some("S".into()),
+            ..Default::default()
+        },
+        StockFilter {
+            search: Some("cap".into()),
+            brand: Some("Acme".into()),
+            category: Some("tops".into()),
+            ..Default::default()
+        },
+    ];
+    let pool = store.pool_only();
+    for filter in &filters {
+        let mut after = None;
+        loop {
+            let page = PageArgs {
+                first: 2,
+                after: after.clone(),
+            };
+            let fast = list_stock(&store, env.ws.0, filter, &page)
+                .await
+                .expect("bulk read");
+            let slow = list_stock(&pool, env.ws.0, filter, &page)
+                .await
+                .expect("pool read");
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{filter:?}");
+            if !fast.has_next_page {
+                break;
+            }
+            after = fast.items.last().map(|(cursor, _)| cursor.clone());
+        }
+    }
+    let all = list_stock(
+        &store,
+        env.ws.0,
+        &StockFilter::default(),
+        &PageArgs {
+            first: 100,
+            after: None,
+        },
+    )
+    .await
+    .expect("all");
+    assert_eq!(all.items.len(), 5, "TEE-M and the four above");
 }
 
 #[tokio::test]

@@ -60,6 +60,8 @@ impl Backend {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     pub(crate) cipher: Arc<CredentialCipher>,
+    /// Bulk readers beside the pool, for SQLite files.
+    pub(crate) readers: Option<crate::reader::Readers>,
 }
 
 impl Store {
@@ -85,14 +87,33 @@ impl Store {
                 .busy_timeout(busy)
         });
         let db = Database::connect(co).await?;
+        let readers = match db.get_database_backend() {
+            DbBackend::Sqlite => crate::reader::Readers::for_url(&opts.url, busy),
+            _ => None,
+        };
         Ok(Self {
             db,
             cipher: Arc::new(cipher),
+            readers,
         })
     }
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// This store with every query going through the pool, as on PostgreSQL: what the bulk readers must
+    /// agree with.
+    pub fn pool_only(&self) -> Store {
+        Store {
+            readers: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether large SQLite reads run on the bulk readers.
+    pub fn has_bulk_readers(&self) -> bool {
+        self.readers.is_some()
     }
 
     pub fn backend(&self) -> Backend {

@@ -7,6 +7,7 @@ mod db;
 pub mod entity;
 pub mod metric_inputs;
 pub mod migration;
+mod reader;
 pub mod stock;
 mod tokens;
 mod workspaces;

@@ -1,6 +1,7 @@
 //! Read queries over stock: levels with their SKU, product and location, the ledger history of a SKU, and
 //! alert events. Same rules as `catalog`: workspace-scoped everywhere, keyset pagination.
 
+use crate::Store;
 use crate::catalog::{
     CatalogError, Page, PageArgs, contains_pattern, decode_cursor, encode_cursor, into_page,
     lower_like, page_size,
@@ -192,9 +193,10 @@ impl From<JoinedRow> for StockRow {
     }
 }
 
-/// Levels with everything a person needs to recognise them, in level id order.
+/// Levels with everything a person needs to recognise them, in level id order. On SQLite the query runs on
+/// a bulk reader (see `reader`); the statement is the same on both backends.
 async fn joined(
-    db: &impl ConnectionTrait,
+    store: &Store,
     cond: Condition,
     limit: Option<u64>,
 ) -> Result<Vec<StockRow>, CatalogError> {
@@ -221,17 +223,40 @@ async fn joined(
     if let Some(limit) = limit {
         q = q.limit(limit);
     }
-    Ok(q.into_model::<JoinedRow>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(StockRow::from)
-        .collect())
+    let rows = match &store.readers {
+        Some(readers) => readers.query(&q.into_query(), read_joined).await?,
+        None => q.into_model::<JoinedRow>().all(store.db()).await?,
+    };
+    Ok(rows.into_iter().map(StockRow::from).collect())
+}
+
+fn read_joined(row: &rusqlite::Row<'_>) -> rusqlite::Result<JoinedRow> {
+    Ok(JoinedRow {
+        id: row.get("id")?,
+        workspace_id: row.get("workspace_id")?,
+        variant_id: row.get("variant_id")?,
+        location_id: row.get("location_id")?,
+        on_hand: row.get("on_hand")?,
+        committed: row.get("committed")?,
+        incoming: row.get("incoming")?,
+        safety_stock: row.get("safety_stock")?,
+        reorder_point: row.get("reorder_point")?,
+        lead_time_days: row.get("lead_time_days")?,
+        version: row.get("version")?,
+        updated_at: crate::reader::timestamp(row, "updated_at")?,
+        sku: row.get("sku")?,
+        variant_title: row.get("variant_title")?,
+        condition: row.get("condition")?,
+        product_title: row.get("product_title")?,
+        category: row.get("category")?,
+        brand: row.get("brand")?,
+        location: row.get("location")?,
+    })
 }
 
 /// Stock levels matching the filter, in level id order.
 pub async fn list_stock(
-    db: &impl ConnectionTrait,
+    store: &Store,
     ws: i64,
     filter: &StockFilter,
     page: &PageArgs,
@@ -242,16 +267,16 @@ pub async fn list_stock(
         cond = cond.add(inventory_level::Column::Id.gt(id));
     }
     let first = page_size(page);
-    let rows = joined(db, cond, Some(first + 1)).await?;
+    let rows = joined(store, cond, Some(first + 1)).await?;
     Ok(into_page(rows, first, |r| {
         encode_cursor(STOCK_TAG, &[r.level.id])
     }))
 }
 
 /// Every level of a workspace (for exports), in SKU order.
-pub async fn all_stock(db: &impl ConnectionTrait, ws: i64) -> Result<Vec<StockRow>, CatalogError> {
+pub async fn all_stock(store: &Store, ws: i64) -> Result<Vec<StockRow>, CatalogError> {
     let mut rows = joined(
-        db,
+        store,
         Condition::all().add(inventory_level::Column::WorkspaceId.eq(ws)),
         None,
     )

@@ -105,7 +105,7 @@ pub async fn stock_page(
 ) -> Result<StockPage> {
     let args = page_args(ctx, first, after)?;
     let store = ctx.data::<Store>()?;
-    let page = q::list_stock(store.db(), ws, &filter.into(), &args)
+    let page = q::list_stock(store, ws, &filter.into(), &args)
         .await
         .map_err(from_catalog)?;
     Ok(relay(page, args.after.is_some(), StockLevel::from))
@@ -124,7 +124,7 @@ pub async fn level_of(
         ..Default::default()
     };
     let page = q::list_stock(
-        store.db(),
+        store,
         ws,
         &filter,
         &creatorflow_store::catalog::PageArgs {
