@@ -145,7 +145,7 @@ fn to_sql(v: Value) -> Result<SqlValue, DbErr> {
 }
 
 /// A timestamp as sqlx writes it to SQLite (RFC 3339 text).
-pub fn timestamp(row: &Row<'_>, column: &str) -> rusqlite::Result<DateTime<Utc>> {
+pub fn timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
     let text: String = row.get(column)?;
     DateTime::parse_from_rfc3339(&text)
         .or_else(|_| DateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f%:z"))

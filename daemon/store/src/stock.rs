@@ -230,27 +230,30 @@ async fn joined(
     Ok(rows.into_iter().map(StockRow::from).collect())
 }
 
+/// Columns by position: the level's own in entity order, then the seven aliases in `joined`'s order
+/// (looking them up by name costs more than the rest of the row). The bulk-reader test compares every
+/// field with the pool's result.
 fn read_joined(row: &rusqlite::Row<'_>) -> rusqlite::Result<JoinedRow> {
     Ok(JoinedRow {
-        id: row.get("id")?,
-        workspace_id: row.get("workspace_id")?,
-        variant_id: row.get("variant_id")?,
-        location_id: row.get("location_id")?,
-        on_hand: row.get("on_hand")?,
-        committed: row.get("committed")?,
-        incoming: row.get("incoming")?,
-        safety_stock: row.get("safety_stock")?,
-        reorder_point: row.get("reorder_point")?,
-        lead_time_days: row.get("lead_time_days")?,
-        version: row.get("version")?,
-        updated_at: crate::reader::timestamp(row, "updated_at")?,
-        sku: row.get("sku")?,
-        variant_title: row.get("variant_title")?,
-        condition: row.get("condition")?,
-        product_title: row.get("product_title")?,
-        category: row.get("category")?,
-        brand: row.get("brand")?,
-        location: row.get("location")?,
+        id: row.get(0)?,
+        workspace_id: row.get(1)?,
+        variant_id: row.get(2)?,
+        location_id: row.get(3)?,
+        on_hand: row.get(4)?,
+        committed: row.get(5)?,
+        incoming: row.get(6)?,
+        safety_stock: row.get(7)?,
+        reorder_point: row.get(8)?,
+        lead_time_days: row.get(9)?,
+        version: row.get(10)?,
+        updated_at: crate::reader::timestamp(row, 11)?,
+        sku: row.get(12)?,
+        variant_title: row.get(13)?,
+        condition: row.get(14)?,
+        product_title: row.get(15)?,
+        category: row.get(16)?,
+        brand: row.get(17)?,
+        location: row.get(18)?,
     })
 }
 
