@@ -160,6 +160,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let bus = EventBus::default();
     let g = &config.graphql;
     let ingest = Ingest::new(store.clone(), bus);
+    if store.backend() == creatorflow_store::Backend::Sqlite {
+        spawn_checkpointer(store.clone());
+    }
     let plugins = start_plugins(&config, &store)?;
     let schema = creatorflow_api::build_schema(
         ingest,
@@ -209,6 +212,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await?;
     tracing::info!("Shut down cleanly");
     Ok(())
+}
+
+/// Checkpoints the SQLite WAL every second in the background, so commits do not stall on it.
+fn spawn_checkpointer(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.checkpoint_wal().await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
 }
 
 /// The plugin host and registry of the daemon. Bundled first-party plugins are installed and every enabled

@@ -153,9 +153,11 @@ impl Ingest {
             .send(Pending { event, reply })
             .await
             .map_err(|_| IngestError::Db(DbErr::Custom("the write path has stopped".into())))?;
-        answer
-            .await
-            .map_err(|_| IngestError::Db(DbErr::Custom("the write path has stopped".into())))?
+        answer.await.map_err(|_| {
+            IngestError::Db(DbErr::Custom(
+                "the write path failed while applying this event; retry it (a retry with the same source id is never applied twice)".into(),
+            ))
+        })?
     }
 
     /// The group committer: takes whatever single events are queued (up to [`MAX_GROUP`]) and commits them in
@@ -164,31 +166,40 @@ impl Ingest {
         let mut group = Vec::with_capacity(MAX_GROUP);
         while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
             let pending = std::mem::take(&mut group);
-            if let [_] = pending.as_slice() {
-                for p in pending {
-                    let result = self.apply_alone(&p.event).await;
-                    let _ = p.reply.send(result);
-                }
-                continue;
+            // Each group runs as its own task: should applying it panic, its callers get an error (their
+            // reply channels close) and the committer goes on serving the next group.
+            let ingest = self.clone();
+            if let Err(e) = tokio::spawn(async move { ingest.commit_group(pending).await }).await {
+                tracing::error!(error = %e, "A group of events failed to apply");
             }
-            tracing::debug!(
-                events = pending.len(),
-                "Committing a group of single events"
-            );
-            let (events, replies): (Vec<_>, Vec<_>) =
-                pending.into_iter().map(|p| (p.event, p.reply)).unzip();
-            match self.apply_batch(&events).await {
-                Ok(results) => {
-                    for (reply, result) in replies.into_iter().zip(results) {
-                        let _ = reply.send(result);
-                    }
+        }
+    }
+
+    async fn commit_group(&self, pending: Vec<Pending>) {
+        if let [_] = pending.as_slice() {
+            for p in pending {
+                let result = self.apply_alone(&p.event).await;
+                let _ = p.reply.send(result);
+            }
+            return;
+        }
+        tracing::debug!(
+            events = pending.len(),
+            "Committing a group of single events"
+        );
+        let (events, replies): (Vec<_>, Vec<_>) =
+            pending.into_iter().map(|p| (p.event, p.reply)).unzip();
+        match self.apply_batch(&events).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
-                // A database failure rolled the whole group back: each event gets its own transaction, so
-                // one event's failure never becomes another's.
-                Err(_) => {
-                    for (event, reply) in events.iter().zip(replies) {
-                        let _ = reply.send(self.apply_alone(event).await);
-                    }
+            }
+            // A database failure rolled the whole group back: each event gets its own transaction, so one
+            // event's failure never becomes another's.
+            Err(_) => {
+                for (event, reply) in events.iter().zip(replies) {
+                    let _ = reply.send(self.apply_alone(event).await);
                 }
             }
         }

@@ -82,6 +82,9 @@ impl Store {
         co.map_sqlx_sqlite_opts(move |o| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // Checkpoints normally run inside a committing writer and stall it; `checkpoint_wal` does
+                // them off the write path. This threshold is only the safety net if it cannot keep up.
+                .pragma("wal_autocheckpoint", "10000")
                 .synchronous(sync)
                 .foreign_keys(true)
                 .busy_timeout(busy)
@@ -109,6 +112,17 @@ impl Store {
             readers: None,
             ..self.clone()
         }
+    }
+
+    /// Copies committed WAL pages into the SQLite file without waiting for (or blocking) readers and writers.
+    /// Run periodically by the daemon, so a commit never pays for a checkpoint. A no-op on PostgreSQL.
+    pub async fn checkpoint_wal(&self) -> Result<(), DbErr> {
+        if self.backend() == Backend::Sqlite {
+            self.db
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await?;
+        }
+        Ok(())
     }
 
     /// Whether large SQLite reads run on the bulk readers.
