@@ -445,11 +445,48 @@ async fn hostile_plugins_fail_their_own_calls_while_the_daemon_serves() {
     let data = d.ok(&admin, PLUGINS, json!({})).await;
     assert_eq!(data["plugins"], json!([]), "nothing was installed");
 
+    // A package sent with the request is checked the same way: a component that does not match its
+    // manifest is refused, the real one installs.
+    let upload = r#"mutation($m: String!, $c: String!) {
+      installPluginPackage(manifest: $m, componentBase64: $c) { id state } }"#;
+    let nan_manifest = std::fs::read_to_string(nan.join("plugin.toml")).expect("manifest");
+    let nan_wasm = std::fs::read(nan.join("fixture_nan_metric.wasm")).expect("component");
+    let b64 = |bytes: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let mut flipped = nan_wasm.clone();
+    if let Some(last) = flipped.last_mut() {
+        *last ^= 1;
+    }
+    let (_, body) = d
+        .gql(
+            Some(&admin),
+            upload,
+            json!({"m": nan_manifest, "c": b64(&flipped)}),
+        )
+        .await;
+    assert_eq!(code(&body), "PLUGIN_REJECTED", "{body}");
+    let (_, body) = d
+        .gql(
+            Some(&admin),
+            upload,
+            json!({"m": nan_manifest, "c": "not base64!"}),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let data = d.ok(&admin, PLUGINS, json!({})).await;
+    assert_eq!(data["plugins"], json!([]), "nothing was installed");
+
     // A metric that answers NaN: its value is refused, the query fails with the cause.
     let data = d
-        .ok(&admin, install, json!({"path": nan.display().to_string()}))
+        .ok(
+            &admin,
+            upload,
+            json!({"m": nan_manifest, "c": b64(&nan_wasm)}),
+        )
         .await;
-    assert_eq!(data["installPlugin"]["state"], "LOADED", "{data}");
+    assert_eq!(data["installPluginPackage"]["state"], "LOADED", "{data}");
     let (_, body) = d
         .gql(Some(&admin), METRIC, vars("fixture-nan-metric", json!({})))
         .await;

@@ -645,6 +645,38 @@ impl PluginMutation {
         settle(manager, installed.id()).await
     }
 
+    /// Installs or upgrades a plugin sent with the request: the packaged `plugin.toml` (with its sha256)
+    /// and the component as base64. Checked exactly like `installPlugin` (global admin).
+    async fn install_plugin_package(
+        &self,
+        ctx: &Context<'_>,
+        manifest: String,
+        component_base64: String,
+    ) -> Result<Plugin> {
+        use base64::Engine as _;
+        let manager = admin(ctx)?;
+        let parsed = creatorflow_plugin_host::Manifest::parse(&manifest)
+            .map_err(|e| gql_error(ErrorCode::PluginRejected, format!("invalid manifest: {e}")))?;
+        let wasm = base64::engine::general_purpose::STANDARD
+            .decode(component_base64.trim())
+            .map_err(|e| {
+                gql_error(
+                    ErrorCode::BadUserInput,
+                    format!("`componentBase64` is not base64: {e}"),
+                )
+            })?;
+        let staged = tempfile::tempdir().map_err(crate::error::internal)?;
+        std::fs::write(staged.path().join("plugin.toml"), &manifest)
+            .and_then(|()| std::fs::write(staged.path().join(&parsed.wasm), &wasm))
+            .map_err(crate::error::internal)?;
+        let installed = manager
+            .registry()
+            .install(staged.path())
+            .await
+            .map_err(from_registry)?;
+        settle(manager, installed.id()).await
+    }
+
     async fn enable_plugin(&self, ctx: &Context<'_>, id: String) -> Result<Plugin> {
         let manager = admin(ctx)?;
         manager
