@@ -181,7 +181,7 @@ async fn csrf_mutations_by_get_or_simple_posts_are_refused_and_change_nothing() 
 async fn limits_depth_complexity_page_size_and_introspection_switches() {
     let d = Daemon::start_with(Opts {
         config: Some(
-            "[graphql]\nmax_depth = 4\nmax_complexity = 60\ndefault_page_size = 10\nmax_page_size = 20\nintrospection = false\nsuggestions = false\n"
+            "[graphql]\nmax_depth = 4\nmax_complexity = 60\ndefault_page_size = 10\nmax_page_size = 20\nintrospection = false\nsuggestions = false\nmax_body_bytes = 2048\n"
                 .into(),
         ),
         ..Opts::default()
@@ -223,6 +223,19 @@ async fn limits_depth_complexity_page_size_and_introspection_switches() {
         "suggestions must be off: {msg}"
     );
     assert_eq!(code(&typo), "GRAPHQL_VALIDATION_FAILED");
+    // A body over `max_body_bytes` is refused before it is read whole, and changes nothing.
+    let padding = "x".repeat(4096);
+    let (status, body) = d
+        .gql(
+            Some(&token),
+            r#"mutation($name: String!) { createWorkspace(input: {slug: "too-big", name: $name}) { slug } }"#,
+            json!({"name": padding}),
+        )
+        .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let data = d.ok(&token, "{ workspaces { slug } }", json!({})).await;
+    assert_eq!(data["workspaces"], json!([{"slug": "default"}]));
 }
 
 #[tokio::test]

@@ -30,6 +30,8 @@ pub struct ApiState {
     pub metrics: PrometheusHandle,
     pub graphiql: bool,
     pub request_timeout: Duration,
+    /// Largest request body read (`graphql.max_body_bytes`).
+    pub max_body_bytes: usize,
 }
 
 pub fn routes(state: Arc<ApiState>) -> impl Endpoint<Output = Response> {
@@ -350,8 +352,19 @@ async fn graphql(state: &ApiState, mut req: Request) -> Response {
     let params = if is_get {
         params_from_query_string(req.uri().query().unwrap_or(""))
     } else {
-        let bytes = match req.take_body().into_bytes().await {
+        let bytes = match req.take_body().into_bytes_limit(state.max_body_bytes).await {
             Ok(b) => b,
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+                return error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    media,
+                    ErrorCode::BadUserInput,
+                    &format!(
+                        "the request body is larger than {} bytes (graphql.max_body_bytes)",
+                        state.max_body_bytes
+                    ),
+                );
+            }
             Err(e) => {
                 return error_response(
                     StatusCode::BAD_REQUEST,

@@ -150,6 +150,8 @@ pub struct GraphqlConfig {
     pub suggestions: bool,
     /// Serve the in-browser GraphiQL playground.
     pub graphiql: bool,
+    /// Largest request body accepted, in bytes; bigger ones are refused before they are read whole.
+    pub max_body_bytes: u64,
 }
 
 impl Default for GraphqlConfig {
@@ -162,6 +164,7 @@ impl Default for GraphqlConfig {
             introspection: true,
             suggestions: true,
             graphiql: true,
+            max_body_bytes: 16 << 20,
         }
     }
 }
@@ -1000,6 +1003,7 @@ impl Validator<'_> {
         self.at_least_one("graphql.max_complexity", gql.max_complexity as u64);
         self.at_least_one("graphql.max_page_size", gql.max_page_size);
         self.at_least_one("graphql.default_page_size", gql.default_page_size);
+        self.at_least_one("graphql.max_body_bytes", gql.max_body_bytes);
         if gql.max_page_size > 0
             && gql.default_page_size > gql.max_page_size
             && self.usable(&["graphql.default_page_size", "graphql.max_page_size"])

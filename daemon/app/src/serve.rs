@@ -184,6 +184,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         graphiql: g.graphiql,
         request_timeout: Duration::from_secs(config.server.request_timeout_secs.max(1)),
+        max_body_bytes: usize::try_from(g.max_body_bytes).unwrap_or(usize::MAX),
     });
     // Watch the signals before announcing readiness, so a supervisor's early SIGTERM is never lost.
     let stop = shutdown_signal()?;
