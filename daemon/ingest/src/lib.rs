@@ -189,7 +189,7 @@ impl Ingest {
         );
         let (events, replies): (Vec<_>, Vec<_>) =
             pending.into_iter().map(|p| (p.event, p.reply)).unzip();
-        match self.apply_batch(&events).await {
+        match self.apply_checked(events.iter().map(Ok).collect()).await {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
@@ -212,16 +212,32 @@ impl Ingest {
         &self,
         events: &[IngestEvent],
     ) -> Result<Vec<Result<Outcome, IngestError>>, IngestError> {
+        let checked: Vec<_> = events
+            .iter()
+            .map(|e| validate::event(e).map(|()| e))
+            .collect();
+        self.apply_checked(checked).await
+    }
+
+    /// The body of [`Ingest::apply_batch`] for events already validated (`Ok`) or refused (`Err`), so the
+    /// group committer does not validate twice.
+    async fn apply_checked(
+        &self,
+        events: Vec<Result<&IngestEvent, IngestError>>,
+    ) -> Result<Vec<Result<Outcome, IngestError>>, IngestError> {
         let _guard = self.lock().await;
         let txn = self.store.db().begin().await?;
         let mut published = Vec::new();
         let mut cache = apply::Cache::default();
         let mut results = Vec::with_capacity(events.len());
         for event in events {
-            if let Err(e) = validate::event(event) {
-                results.push(Err(e));
-                continue;
-            }
+            let event = match event {
+                Ok(event) => event,
+                Err(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+            };
             let sp = txn.begin().await?;
             let mut local = Vec::new();
             match apply::one(&sp, event, &mut local, &mut cache).await {

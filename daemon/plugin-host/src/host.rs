@@ -275,12 +275,6 @@ impl PluginHost {
         self.read().get(id).map(|l| status_of(l))
     }
 
-    pub fn statuses(&self) -> Vec<PluginStatus> {
-        let mut all: Vec<_> = self.read().values().map(|l| status_of(l)).collect();
-        all.sort_by(|a, b| a.id.cmp(&b.id));
-        all
-    }
-
     fn get(&self, id: &str, kind: PluginKind) -> Result<Arc<Loaded>, PluginError> {
         let Some(loaded) = self.read().get(id).cloned() else {
             return Err(PluginError::new(id, "-", ErrorKind::NotLoaded));

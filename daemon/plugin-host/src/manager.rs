@@ -249,6 +249,25 @@ impl PluginManager {
         }
     }
 
+    /// Every loaded metric plugin, ordered by id; `id` is the installed id that calls use.
+    pub fn metrics(&self) -> Vec<MetricInfo> {
+        let mut all: Vec<MetricInfo> = self
+            .slots()
+            .iter()
+            .filter_map(|(id, slot)| match slot {
+                Slot::Loaded {
+                    metric: Some(info), ..
+                } => Some(MetricInfo {
+                    id: id.clone(),
+                    ..info.clone()
+                }),
+                _ => None,
+            })
+            .collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    }
+
     /// Reconciles every `every` until the process ends, so CLI changes reach a running daemon.
     pub fn spawn_reconcile_loop(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let manager = self.clone();

@@ -3,7 +3,7 @@
 //! apart: only their intersection is ever effective.
 
 use crate::error::LoadError;
-use crate::host::{LoadReport, LoadSpec, PluginHost, verify_component};
+use crate::host::{LoadSpec, verify_component};
 use crate::manifest::{Manifest, OriginPattern, PluginId, valid_secret_name};
 use chrono::{DateTime, Utc};
 use creatorflow_store::entity::{plugin, plugin_grant};
@@ -313,27 +313,8 @@ impl PluginRegistry {
         Ok(res.rows_affected > 0)
     }
 
-    /// Loads every enabled plugin into `host`. One plugin failing to load does not stop the others; each
-    /// result is returned for the caller to report.
-    pub async fn load_enabled(
-        &self,
-        host: &PluginHost,
-    ) -> Result<Vec<(String, Result<LoadReport, LoadError>)>, RegistryError> {
-        let mut results = Vec::new();
-        for installed in self.list().await? {
-            if !installed.enabled {
-                continue;
-            }
-            let result = host.load(installed.load_spec()).await;
-            if let Err(e) = &result {
-                tracing::error!(plugin = %installed.id(), "Plugin failed to load: {e}");
-            }
-            results.push((installed.id().to_owned(), result));
-        }
-        Ok(results)
-    }
-
-    async fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), RegistryError> {
+    /// Switches a plugin on or off; the manager loads or unloads it at its next reconcile.
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), RegistryError> {
         let row = plugin::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await?

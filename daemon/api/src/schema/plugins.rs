@@ -385,12 +385,11 @@ pub struct MetricParamInput {
 }
 
 /// The custom-metric fields of `Workspace`.
-pub async fn list_metrics(ctx: &Context<'_>) -> Result<Vec<CustomMetricInfo>> {
+pub fn list_metrics(ctx: &Context<'_>) -> Result<Vec<CustomMetricInfo>> {
     let manager = ctx.data::<PluginManager>()?;
-    let views = manager.overview().await.map_err(from_registry)?;
-    Ok(views
+    Ok(manager
+        .metrics()
         .into_iter()
-        .filter_map(|v| v.metric)
         .map(CustomMetricInfo)
         .collect())
 }
@@ -678,24 +677,12 @@ impl PluginMutation {
     }
 
     async fn enable_plugin(&self, ctx: &Context<'_>, id: String) -> Result<Plugin> {
-        let manager = admin(ctx)?;
-        manager
-            .registry()
-            .enable(&id)
-            .await
-            .map_err(from_registry)?;
-        settle(manager, &id).await
+        switch(ctx, &id, true).await
     }
 
     /// Stops running the plugin; installed files and grants stay.
     async fn disable_plugin(&self, ctx: &Context<'_>, id: String) -> Result<Plugin> {
-        let manager = admin(ctx)?;
-        manager
-            .registry()
-            .disable(&id)
-            .await
-            .map_err(from_registry)?;
-        settle(manager, &id).await
+        switch(ctx, &id, false).await
     }
 
     /// Removes the plugin, its grants and its files. Returns the removed id.
@@ -758,6 +745,16 @@ impl PluginMutation {
         }
         settle(manager, &id).await
     }
+}
+
+async fn switch(ctx: &Context<'_>, id: &str, enabled: bool) -> Result<Plugin> {
+    let manager = admin(ctx)?;
+    manager
+        .registry()
+        .set_enabled(id, enabled)
+        .await
+        .map_err(from_registry)?;
+    settle(manager, id).await
 }
 
 fn admin<'a>(ctx: &Context<'a>) -> Result<&'a PluginManager> {

@@ -152,7 +152,7 @@ impl Workspace {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Vec<super::plugins::CustomMetricInfo>> {
-        super::plugins::list_metrics(ctx).await
+        super::plugins::list_metrics(ctx)
     }
 
     /// Computes a metric plugin over `[from, to)`: the plugin is fed one row per local day, variant or

@@ -1,7 +1,9 @@
 //! Install, list, enable, disable, grant and remove through the store's tables, then load what is enabled.
 
 use crate::common::*;
-use creatorflow_plugin_host::{Grant, PluginRegistry, RegistryError, package_plugin};
+use creatorflow_plugin_host::{
+    Grant, LoadState, PluginManager, PluginRegistry, RegistryError, package_plugin,
+};
 use creatorflow_store::{CredentialCipher, DbOptions, Store};
 
 /// A registry on a fresh migrated SQLite database and plugins directory.
@@ -107,24 +109,47 @@ async fn plugin_lifecycle_through_the_registry() {
         ]
     );
 
-    // Disabled plugins are not loaded.
+    // Disabled plugins are not loaded; enabling loads them, disabling unloads them again.
     registry
         .disable("contribution-margin")
         .await
         .expect("disable");
     let host = host();
-    let loaded = registry.load_enabled(&host).await.expect("load");
-    assert_eq!(loaded.len(), 1);
-    assert_eq!(loaded[0].0, "template-connector");
-    assert!(loaded[0].1.is_ok());
+    let manager = PluginManager::new(registry.clone(), host.host.clone());
+    manager.reconcile().await.expect("reconcile");
+    let states: Vec<(String, LoadState)> = manager
+        .overview()
+        .await
+        .expect("overview")
+        .into_iter()
+        .map(|v| (v.installed.id().to_owned(), v.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("contribution-margin".to_owned(), LoadState::Disabled),
+            ("template-connector".to_owned(), LoadState::Loaded)
+        ]
+    );
+    assert!(host.connector("template-connector").is_ok());
     assert!(host.metric("contribution-margin").is_err());
     registry
         .enable("contribution-margin")
         .await
         .expect("enable");
-    let loaded = registry.load_enabled(&host).await.expect("load");
-    assert!(loaded.iter().all(|(_, r)| r.is_ok()));
+    manager.reconcile().await.expect("reconcile");
     assert!(host.metric("contribution-margin").is_ok());
+    assert!(manager.metric_info("contribution-margin").is_some());
+    registry
+        .disable("contribution-margin")
+        .await
+        .expect("disable");
+    manager.reconcile().await.expect("reconcile");
+    assert!(host.metric("contribution-margin").is_err());
+    registry
+        .enable("contribution-margin")
+        .await
+        .expect("enable");
 
     // Reinstalling (an upgrade) keeps grants and the enabled flag.
     registry
