@@ -1,7 +1,7 @@
 //! Dispatch of one event inside an open transaction: dedupe first, then the payload's effects.
 
 use crate::catalog::DEFAULT_LOCATION;
-use crate::{IngestError, Outcome, catalog, inventory, marketing, orders, settings};
+use crate::{IngestError, Outcome, catalog, inventory, marketing, order_batch, orders, settings};
 use chrono::{DateTime, Utc};
 use creatorflow_core::ingest::{IngestEvent, Payload, Source};
 use creatorflow_core::{DomainEvent, WorkspaceId};
@@ -17,15 +17,15 @@ use std::collections::{HashMap, HashSet};
 /// the database does not hold.
 #[derive(Default)]
 pub(crate) struct Cache {
-    settings: HashMap<i64, settings::Settings>,
-    connections: HashMap<(i64, String), i64>,
-    locations: HashMap<(i64, String), location::Model>,
-    locations_by_id: HashMap<i64, location::Model>,
-    variants: HashMap<(i64, String), variant::Model>,
-    variants_by_id: HashMap<i64, variant::Model>,
-    levels: HashSet<(i64, i64)>,
+    pub settings: HashMap<i64, settings::Settings>,
+    pub connections: HashMap<(i64, String), i64>,
+    pub locations: HashMap<(i64, String), location::Model>,
+    pub locations_by_id: HashMap<i64, location::Model>,
+    pub variants: HashMap<(i64, String), variant::Model>,
+    pub variants_by_id: HashMap<i64, variant::Model>,
+    pub levels: HashSet<(i64, i64)>,
     /// Unresolved alerts per workspace as (kind, subject), so threshold checks need no query.
-    active_alerts: HashMap<i64, HashSet<(String, String)>>,
+    pub active_alerts: HashMap<i64, HashSet<(String, String)>>,
 }
 
 impl Cache {
@@ -33,6 +33,51 @@ impl Cache {
     pub fn forget_variants(&mut self) {
         self.variants.clear();
         self.variants_by_id.clear();
+    }
+
+    pub fn remember_variant(&mut self, v: variant::Model) {
+        self.variants_by_id.insert(v.id, v.clone());
+        self.variants.insert((v.workspace_id, v.sku.clone()), v);
+    }
+
+    /// The workspace's stock location by name (created on first use); `None` means the default location.
+    pub async fn location(
+        &mut self,
+        txn: &DatabaseTransaction,
+        ws: i64,
+        name: Option<&str>,
+    ) -> Result<location::Model, IngestError> {
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(DEFAULT_LOCATION)
+            .to_owned();
+        let key = (ws, name);
+        if let Some(l) = self.locations.get(&key) {
+            return Ok(l.clone());
+        }
+        let l = catalog::location(txn, ws, Some(&key.1)).await?;
+        self.locations_by_id.insert(l.id, l.clone());
+        self.locations.insert(key, l.clone());
+        Ok(l)
+    }
+
+    /// Loads the workspace's unresolved alerts unless they are known.
+    pub async fn load_active_alerts(
+        &mut self,
+        txn: &DatabaseTransaction,
+        ws: i64,
+    ) -> Result<&mut HashSet<(String, String)>, IngestError> {
+        if !self.active_alerts.contains_key(&ws) {
+            let rows = alert_event::Entity::find()
+                .filter(alert_event::Column::WorkspaceId.eq(ws))
+                .filter(alert_event::Column::ResolvedAt.is_null())
+                .all(txn)
+                .await?;
+            self.active_alerts
+                .insert(ws, rows.into_iter().map(|a| (a.kind, a.subject)).collect());
+        }
+        Ok(self.active_alerts.entry(ws).or_default())
     }
 }
 
@@ -55,19 +100,7 @@ impl Ctx<'_> {
 
     /// The workspace's stock location by name (created on first use); `None` means the default location.
     pub async fn location(&mut self, name: Option<&str>) -> Result<location::Model, IngestError> {
-        let name = name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(DEFAULT_LOCATION)
-            .to_owned();
-        let key = (self.workspace_id, name);
-        if let Some(l) = self.cache.locations.get(&key) {
-            return Ok(l.clone());
-        }
-        let l = catalog::location(self.txn, self.workspace_id, Some(&key.1)).await?;
-        self.cache.locations_by_id.insert(l.id, l.clone());
-        self.cache.locations.insert(key, l.clone());
-        Ok(l)
+        self.cache.location(self.txn, self.workspace_id, name).await
     }
 
     /// The location an order ships from, or the default one.
@@ -101,8 +134,7 @@ impl Ctx<'_> {
         }
         let v = catalog::variant_by_sku(self.txn, self.workspace_id, sku).await?;
         if let Some(v) = &v {
-            self.cache.variants_by_id.insert(v.id, v.clone());
-            self.cache.variants.insert(key, v.clone());
+            self.cache.remember_variant(v.clone());
         }
         Ok(v)
     }
@@ -113,35 +145,15 @@ impl Ctx<'_> {
         })
     }
 
-    pub async fn variant_by_id(&mut self, id: i64) -> Result<Option<variant::Model>, IngestError> {
-        if let Some(v) = self.cache.variants_by_id.get(&id) {
-            return Ok(Some(v.clone()));
-        }
-        let v = variant::Entity::find_by_id(id).one(self.txn).await?;
-        if let Some(v) = &v {
-            self.cache.variants_by_id.insert(id, v.clone());
-        }
-        Ok(v)
-    }
-
     /// Whether the level row is known to exist in this transaction; records that it now does.
     pub fn level_known(&mut self, variant_id: i64, location_id: i64) -> bool {
         !self.cache.levels.insert((variant_id, location_id))
     }
 
     pub async fn active_alerts(&mut self) -> Result<&mut HashSet<(String, String)>, IngestError> {
-        let ws = self.workspace_id;
-        if !self.cache.active_alerts.contains_key(&ws) {
-            let rows = alert_event::Entity::find()
-                .filter(alert_event::Column::WorkspaceId.eq(ws))
-                .filter(alert_event::Column::ResolvedAt.is_null())
-                .all(self.txn)
-                .await?;
-            self.cache
-                .active_alerts
-                .insert(ws, rows.into_iter().map(|a| (a.kind, a.subject)).collect());
-        }
-        Ok(self.cache.active_alerts.entry(ws).or_default())
+        self.cache
+            .load_active_alerts(self.txn, self.workspace_id)
+            .await
     }
 }
 
@@ -151,6 +163,14 @@ pub(crate) async fn one(
     published: &mut Vec<DomainEvent>,
     cache: &mut Cache,
 ) -> Result<Outcome, IngestError> {
+    if order_batch::handles(event) {
+        let mut results = order_batch::apply(txn, &[event], published, cache).await?;
+        return results.pop().unwrap_or_else(|| {
+            Err(IngestError::Rejected(
+                "the order event produced no result".into(),
+            ))
+        });
+    }
     let ws = event.workspace_id.0;
     // Writing the dedupe row first also takes SQLite's write lock at the start of the transaction, so a
     // concurrent writer waits instead of failing on a read-to-write upgrade.
@@ -186,8 +206,10 @@ pub(crate) async fn one(
     };
     match &event.payload {
         Payload::ProductUpserted(p) => catalog::upsert_product(&mut ctx, p).await,
-        Payload::OrderUpserted(o) => orders::upsert(&mut ctx, o).await,
-        Payload::OrderStatusChanged(s) => orders::status_changed(&mut ctx, s).await,
+        Payload::OrderUpserted(_) | Payload::OrderStatusChanged(_) => Err(IngestError::invalid(
+            "payload",
+            "order events are applied in runs",
+        )),
         Payload::RefundRecorded(r) => orders::refund(&mut ctx, r).await,
         Payload::ShipmentRecorded(s) => orders::shipment(&mut ctx, s).await,
         Payload::InventorySet(s) => inventory::set(&mut ctx, s).await,
@@ -237,37 +259,51 @@ fn is_fk_violation(e: &sea_orm::DbErr) -> bool {
     )
 }
 
+/// The connection an event's rows belong to, if it exists. A connection id must belong to the workspace.
+pub(crate) async fn find_connection(
+    txn: &impl ConnectionTrait,
+    ws: i64,
+    source: &Source,
+) -> Result<Option<i64>, IngestError> {
+    let kind = match source {
+        Source::Connection(id) => {
+            return Ok(connection::Entity::find_by_id(id.0)
+                .one(txn)
+                .await?
+                .filter(|c| c.workspace_id == ws)
+                .map(|c| c.id));
+        }
+        Source::Manual => "manual",
+        Source::Csv => "csv",
+    };
+    Ok(connection::Entity::find()
+        .filter(connection::Column::WorkspaceId.eq(ws))
+        .filter(connection::Column::Kind.eq(kind))
+        .filter(connection::Column::ExternalShopId.eq(kind))
+        .one(txn)
+        .await?
+        .map(|c| c.id))
+}
+
 /// The connection rows of an event belong to. Manual and CSV input get one connection per workspace, so
 /// every order still has a `(connection, external id)` key.
-async fn connection_for(
+pub(crate) async fn connection_for(
     txn: &impl ConnectionTrait,
     ws: i64,
     source: &Source,
 ) -> Result<i64, IngestError> {
+    if let Some(id) = find_connection(txn, ws, source).await? {
+        return Ok(id);
+    }
     let (kind, name) = match source {
         Source::Connection(id) => {
-            let c = connection::Entity::find_by_id(id.0)
-                .one(txn)
-                .await?
-                .filter(|c| c.workspace_id == ws)
-                .ok_or_else(|| {
-                    IngestError::NotFound(format!("connection {id} not found in this workspace"))
-                })?;
-            return Ok(c.id);
+            return Err(IngestError::NotFound(format!(
+                "connection {id} not found in this workspace"
+            )));
         }
         Source::Manual => ("manual", "Manual entry"),
         Source::Csv => ("csv", "CSV import"),
     };
-    let find = || {
-        connection::Entity::find()
-            .filter(connection::Column::WorkspaceId.eq(ws))
-            .filter(connection::Column::Kind.eq(kind))
-            .filter(connection::Column::ExternalShopId.eq(kind))
-            .one(txn)
-    };
-    if let Some(c) = find().await? {
-        return Ok(c.id);
-    }
     let now = Utc::now();
     connection::Entity::insert(connection::ActiveModel {
         workspace_id: Set(ws),
@@ -287,8 +323,7 @@ async fn connection_for(
     ])
     .exec_without_returning(txn)
     .await?;
-    find()
+    find_connection(txn, ws, source)
         .await?
-        .map(|c| c.id)
         .ok_or_else(|| IngestError::Rejected(format!("could not create the {kind} connection")))
 }

@@ -9,14 +9,13 @@ use creatorflow_core::bus::{AlertNotice, InventoryChange};
 use creatorflow_core::ingest::{
     InventoryAdjust, InventoryPolicy, InventorySet, InventoryTransfer, Source,
 };
-use creatorflow_core::{DomainEvent, VariantId};
+use creatorflow_core::{DomainEvent, VariantId, WorkspaceId};
 use creatorflow_store::entity::{
-    alert_event, inventory_ledger, inventory_level, location, sales_hourly, variant,
+    alert_event, inventory_ledger, inventory_level, location, variant,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 
 /// Why stock moved; stored in the ledger so every change explains itself.
@@ -64,7 +63,7 @@ pub(crate) struct Move<'a> {
 }
 
 /// Ensures the level row exists so the atomic update below always has a row to change.
-async fn ensure_level(
+pub(crate) async fn ensure_level(
     db: &impl ConnectionTrait,
     ws: i64,
     variant_id: i64,
@@ -98,6 +97,150 @@ pub(crate) fn available(l: &inventory_level::Model) -> i64 {
     l.on_hand - l.committed - l.safety_stock
 }
 
+/// The ledger's reason: the reason code, with a person's note appended.
+pub(crate) fn reason_text(reason: LedgerReason, note: Option<&str>) -> String {
+    match note {
+        Some(note) => format!("{}: {note}", reason.as_str()),
+        None => reason.as_str().to_owned(),
+    }
+}
+
+/// What subscribers of `inventoryChanged` hear about one ledger entry.
+pub(crate) fn change_notice(
+    m: &Move<'_>,
+    ledger_id: i64,
+    reason: String,
+    after: &inventory_level::Model,
+) -> DomainEvent {
+    DomainEvent::InventoryChanged(InventoryChange {
+        workspace_id: WorkspaceId(m.variant.workspace_id),
+        variant_id: VariantId(m.variant.id),
+        location_id: m.location.id,
+        sku: m.variant.sku.clone(),
+        location: m.location.name.clone(),
+        ledger_id,
+        reason,
+        delta_on_hand: m.on_hand,
+        delta_committed: m.committed,
+        on_hand: after.on_hand,
+        committed: after.committed,
+        available: available(after),
+    })
+}
+
+/// One threshold alert's verdict for a level change.
+pub(crate) struct Threshold {
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub raise: bool,
+    pub clear: bool,
+    pub message: String,
+}
+
+/// Oversold, out of stock and low stock: each raises when its condition starts holding and clears when it
+/// stops, so an alert fires once per crossing.
+pub(crate) fn thresholds(
+    subject: &str,
+    before: &inventory_level::Model,
+    after: &inventory_level::Model,
+) -> [Threshold; 3] {
+    let (a0, a1) = (available(before), available(after));
+    let low = |l: &inventory_level::Model| {
+        l.reorder_point
+            .is_some_and(|rp| available(l) <= rp && available(l) > 0)
+    };
+    [
+        Threshold {
+            kind: "oversold",
+            severity: "critical",
+            raise: a0 >= 0 && a1 < 0,
+            clear: a0 < 0 && a1 >= 0,
+            message: format!("{subject} is oversold: {a1} available"),
+        },
+        Threshold {
+            kind: "out_of_stock",
+            severity: "warning",
+            raise: a0 > 0 && a1 <= 0,
+            clear: a0 <= 0 && a1 > 0,
+            message: format!("{subject} is out of stock"),
+        },
+        Threshold {
+            kind: "low_stock",
+            severity: "info",
+            raise: !low(before) && low(after),
+            clear: low(before) && !low(after),
+            message: format!(
+                "{subject} is low: {a1} available, reorder point {}",
+                after.reorder_point.unwrap_or(0)
+            ),
+        },
+    ]
+}
+
+/// The alert's JSON details for the UI.
+pub(crate) fn alert_data(
+    variant: &variant::Model,
+    loc: &location::Model,
+    level: &inventory_level::Model,
+    source_event_id: &str,
+) -> String {
+    serde_json::json!({
+        "variantId": variant.id, "sku": variant.sku, "locationId": loc.id, "location": loc.name,
+        "onHand": level.on_hand, "committed": level.committed, "available": available(level),
+        "reorderPoint": level.reorder_point, "leadTimeDays": level.lead_time_days,
+        "sourceEventId": source_event_id,
+    })
+    .to_string()
+}
+
+/// The hour windows the velocity checks sum sales over, for a sale at `at`: the current and previous hour
+/// approximate "the last hour" with hourly rollups.
+pub(crate) struct VelocityWindows {
+    pub recent: (DateTime<Utc>, DateTime<Utc>),
+    pub week_before: (DateTime<Utc>, DateTime<Utc>),
+    pub cover_week: (DateTime<Utc>, DateTime<Utc>),
+}
+
+impl VelocityWindows {
+    pub fn at(at: DateTime<Utc>) -> Self {
+        let hour = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
+        let next_hour = hour + Duration::hours(1);
+        Self {
+            recent: (hour - Duration::hours(1), next_hour),
+            week_before: (hour - Duration::days(7), hour - Duration::hours(1)),
+            cover_week: (next_hour - Duration::days(7), next_hour),
+        }
+    }
+}
+
+/// recent/2 per hour ≥ factor × week/(7·24−1) per hour, kept in integers.
+pub(crate) fn spiking(settings: &crate::Settings, recent: i64, week: i64) -> bool {
+    recent * (7 * 24 - 1) >= 2 * settings.velocity_spike_factor * week
+}
+
+pub(crate) fn spike_message(sku: &str, recent: i64, week: i64) -> String {
+    format!(
+        "{sku} is selling fast: {recent} units in the last two hours vs {week} in the week before"
+    )
+}
+
+/// Stock that will not last until a reorder could arrive, at the last week's pace.
+pub(crate) fn short_cover(after: &inventory_level::Model, lead: i32, week_units: i64) -> bool {
+    week_units > 0 && available(after) * 7 < i64::from(lead) * week_units
+}
+
+pub(crate) fn cover_message(
+    subject: &str,
+    lead: i32,
+    after: &inventory_level::Model,
+    week_units: i64,
+) -> String {
+    format!(
+        "{subject} covers fewer days than its {lead}-day lead time: {} available at {week_units} units/week",
+        available(after)
+    )
+}
+
 /// Applies a move and writes its ledger entry; returns the level after it.
 pub(crate) async fn move_stock(
     ctx: &mut Ctx<'_>,
@@ -127,10 +270,7 @@ pub(crate) async fn move_stock(
         .into_iter()
         .next()
         .ok_or_else(|| IngestError::Rejected("stock level vanished during the update".into()))?;
-    let reason = match m.note {
-        Some(note) => format!("{}: {note}", m.reason.as_str()),
-        None => m.reason.as_str().to_owned(),
-    };
+    let reason = reason_text(m.reason, m.note);
     let entry = inventory_ledger::ActiveModel {
         workspace_id: Set(ctx.workspace_id),
         variant_id: Set(m.variant.id),
@@ -154,21 +294,7 @@ pub(crate) async fn move_stock(
     let mut before = after.clone();
     before.on_hand -= m.on_hand;
     before.committed -= m.committed;
-    ctx.published
-        .push(DomainEvent::InventoryChanged(InventoryChange {
-            workspace_id: ctx.ws(),
-            variant_id: VariantId(m.variant.id),
-            location_id: m.location.id,
-            sku: m.variant.sku.clone(),
-            location: m.location.name.clone(),
-            ledger_id: entry.id,
-            reason,
-            delta_on_hand: m.on_hand,
-            delta_committed: m.committed,
-            on_hand: after.on_hand,
-            committed: after.committed,
-            available: available(&after),
-        }));
+    ctx.published.push(change_notice(&m, entry.id, reason, &after));
     stock_alerts(ctx, m.variant, m.location, &before, &after).await?;
     Ok(after)
 }
@@ -357,43 +483,12 @@ async fn stock_alerts(
     before: &inventory_level::Model,
     after: &inventory_level::Model,
 ) -> Result<(), IngestError> {
-    let (a0, a1) = (available(before), available(after));
     let subject = format!("{}@{}", variant.sku, loc.name);
-    let low = |l: &inventory_level::Model| {
-        l.reorder_point
-            .is_some_and(|rp| available(l) <= rp && available(l) > 0)
-    };
-    let checks = [
-        (
-            "oversold",
-            "critical",
-            a0 >= 0 && a1 < 0,
-            a0 < 0 && a1 >= 0,
-            format!("{subject} is oversold: {a1} available"),
-        ),
-        (
-            "out_of_stock",
-            "warning",
-            a0 > 0 && a1 <= 0,
-            a0 <= 0 && a1 > 0,
-            format!("{subject} is out of stock"),
-        ),
-        (
-            "low_stock",
-            "info",
-            !low(before) && low(after),
-            low(before) && !low(after),
-            format!(
-                "{subject} is low: {a1} available, reorder point {}",
-                after.reorder_point.unwrap_or(0)
-            ),
-        ),
-    ];
-    for (kind, severity, raise_now, clear_now, message) in checks {
-        if raise_now {
-            raise(ctx, kind, severity, &subject, &message, variant, loc, after).await?;
-        } else if clear_now {
-            resolve(ctx, kind, &subject).await?;
+    for t in thresholds(&subject, before, after) {
+        if t.raise {
+            raise(ctx, t.kind, t.severity, &subject, &t.message, variant, loc, after).await?;
+        } else if t.clear {
+            resolve(ctx, t.kind, &subject).await?;
         }
     }
     Ok(())
@@ -417,12 +512,6 @@ async fn raise(
     {
         return Ok(());
     }
-    let data = serde_json::json!({
-        "variantId": variant.id, "sku": variant.sku, "locationId": loc.id, "location": loc.name,
-        "onHand": level.on_hand, "committed": level.committed, "available": available(level),
-        "reorderPoint": level.reorder_point, "leadTimeDays": level.lead_time_days,
-        "sourceEventId": ctx.event.source_event_id,
-    });
     let row = alert_event::ActiveModel {
         workspace_id: Set(ctx.workspace_id),
         rule_id: Set(None),
@@ -430,7 +519,7 @@ async fn raise(
         severity: Set(severity.to_owned()),
         subject: Set(subject.to_owned()),
         message: Set(message.to_owned()),
-        data: Set(data.to_string()),
+        data: Set(alert_data(variant, loc, level, &ctx.event.source_event_id)),
         raised_at: Set(ctx.event.occurred_at),
         resolved_at: Set(None),
         ..Default::default()
@@ -467,124 +556,5 @@ async fn resolve(ctx: &mut Ctx<'_>, kind: &str, subject: &str) -> Result<(), Ing
         .filter(alert_event::Column::ResolvedAt.is_null())
         .exec(ctx.txn)
         .await?;
-    Ok(())
-}
-
-#[derive(FromQueryResult)]
-struct Units {
-    units: Option<i64>,
-}
-
-async fn units_between(
-    db: &impl ConnectionTrait,
-    ws: i64,
-    sku: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<i64, IngestError> {
-    let row = sales_hourly::Entity::find()
-        .select_only()
-        .column_as(crate::rollup::sum_i64(sales_hourly::Column::Units), "units")
-        .filter(sales_hourly::Column::WorkspaceId.eq(ws))
-        .filter(sales_hourly::Column::Sku.eq(sku))
-        .filter(sales_hourly::Column::Hour.gte(from))
-        .filter(sales_hourly::Column::Hour.lt(to))
-        .into_model::<Units>()
-        .one(db)
-        .await?;
-    Ok(row.and_then(|r| r.units).unwrap_or(0))
-}
-
-/// Sales-velocity alerts for a SKU that just sold: a spike against its own trailing week, and stock that will
-/// not last until a reorder could arrive. Evaluated at the event's time, so replayed history behaves alike.
-/// Each check queries only when its condition can hold, so the common sale costs one small aggregate.
-pub(crate) async fn velocity_alerts(
-    ctx: &mut Ctx<'_>,
-    variant: &variant::Model,
-    loc: &location::Model,
-    after: &inventory_level::Model,
-) -> Result<(), IngestError> {
-    let at = ctx.event.occurred_at;
-    let hour = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
-    let next_hour = hour + Duration::hours(1);
-    let sku = variant.sku.as_str();
-    // The current and previous hour buckets approximate "the last hour" with hourly rollups.
-    let recent = units_between(
-        ctx.txn,
-        ctx.workspace_id,
-        sku,
-        hour - Duration::hours(1),
-        next_hour,
-    )
-    .await?;
-    let subject = format!("{sku}@{}", loc.name);
-    let spiking = if recent >= ctx.settings.velocity_min_units {
-        let week = units_between(
-            ctx.txn,
-            ctx.workspace_id,
-            sku,
-            hour - Duration::days(7),
-            hour - Duration::hours(1),
-        )
-        .await?;
-        // recent/2 per hour ≥ factor × week/(7·24−1) per hour, kept in integers.
-        (recent * (7 * 24 - 1) >= 2 * ctx.settings.velocity_spike_factor * week).then_some(week)
-    } else {
-        None
-    };
-    match spiking {
-        Some(week) => {
-            let message = format!(
-                "{sku} is selling fast: {recent} units in the last two hours vs {week} in the week before"
-            );
-            raise(
-                ctx,
-                "velocity_spike",
-                "warning",
-                &subject,
-                &message,
-                variant,
-                loc,
-                after,
-            )
-            .await?;
-        }
-        None => resolve(ctx, "velocity_spike", &subject).await?,
-    }
-    let cover = match after.lead_time_days {
-        Some(lead) => {
-            let week_units = units_between(
-                ctx.txn,
-                ctx.workspace_id,
-                sku,
-                next_hour - Duration::days(7),
-                next_hour,
-            )
-            .await?;
-            (week_units > 0 && available(after) * 7 < i64::from(lead) * week_units)
-                .then_some((lead, week_units))
-        }
-        None => None,
-    };
-    match cover {
-        Some((lead, week_units)) => {
-            let message = format!(
-                "{subject} covers fewer days than its {lead}-day lead time: {} available at {week_units} units/week",
-                available(after)
-            );
-            raise(
-                ctx,
-                "days_of_cover",
-                "warning",
-                &subject,
-                &message,
-                variant,
-                loc,
-                after,
-            )
-            .await?;
-        }
-        None => resolve(ctx, "days_of_cover", &subject).await?,
-    }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod apply;
 mod catalog;
 mod inventory;
 mod marketing;
+mod order_batch;
 mod orders;
 mod rollup;
 mod settings;
@@ -20,7 +21,9 @@ pub use verify::{Drift, RollupDrift};
 use creatorflow_core::ingest::IngestEvent;
 use creatorflow_core::{DomainEvent, EventBus};
 use creatorflow_store::{Backend, Store};
-use sea_orm::{DbErr, TransactionTrait};
+use sea_orm::{
+    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 
@@ -126,7 +129,7 @@ impl Ingest {
     /// One event, one transaction.
     async fn apply_alone(&self, event: &IngestEvent) -> Result<Outcome, IngestError> {
         let _guard = self.lock().await;
-        let txn = self.store.db().begin().await?;
+        let txn = self.begin().await?;
         let mut published = Vec::new();
         let mut cache = apply::Cache::default();
         let outcome = apply::one(&txn, event, &mut published, &mut cache).await?;
@@ -226,11 +229,24 @@ impl Ingest {
         events: Vec<Result<&IngestEvent, IngestError>>,
     ) -> Result<Vec<Result<Outcome, IngestError>>, IngestError> {
         let _guard = self.lock().await;
-        let txn = self.store.db().begin().await?;
+        let txn = self.begin().await?;
         let mut published = Vec::new();
         let mut cache = apply::Cache::default();
         let mut results = Vec::with_capacity(events.len());
+        let mut run = Vec::new();
         for event in events {
+            if let Ok(e) = event
+                && order_batch::handles(e)
+            {
+                run.push(e);
+                continue;
+            }
+            if !run.is_empty() {
+                let applied =
+                    order_batch::apply(&txn, &run, &mut published, &mut cache).await?;
+                results.extend(applied);
+                run.clear();
+            }
             let event = match event {
                 Ok(event) => event,
                 Err(e) => {
@@ -254,9 +270,29 @@ impl Ingest {
                 }
             }
         }
+        if !run.is_empty() {
+            results.extend(order_batch::apply(&txn, &run, &mut published, &mut cache).await?);
+        }
         txn.commit().await?;
         self.publish(published);
         Ok(results)
+    }
+
+    /// A write transaction. On SQLite it takes the write lock at BEGIN, so a writer in another process makes
+    /// it wait (busy timeout) instead of failing later on a read-to-write upgrade.
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        match self.store.backend() {
+            Backend::Sqlite => {
+                self.store
+                    .db()
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..Default::default()
+                    })
+                    .await
+            }
+            Backend::Postgres => self.store.db().begin().await,
+        }
     }
 
     /// Applies events in one transaction, all or nothing: the first refused event rolls everything back and is
@@ -270,7 +306,7 @@ impl Ingest {
             validate::event(event).map_err(|e| (i, e))?;
         }
         let _guard = self.lock().await;
-        let txn = self.store.db().begin().await.map_err(|e| (0, e.into()))?;
+        let txn = self.begin().await.map_err(|e| (0, e.into()))?;
         let mut published = Vec::new();
         let mut outcomes = Vec::with_capacity(events.len());
         let mut cache = apply::Cache::default();

@@ -4,9 +4,9 @@
 
 use crate::IngestError;
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use creatorflow_store::entity::{customer, order, order_line, orders_hourly, sales_hourly};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use creatorflow_store::entity::{order, order_line, orders_hourly, sales_hourly};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 /// `CAST(SUM(col) AS BIGINT)`: PostgreSQL widens a bigint sum to NUMERIC, which does not decode as i64.
 pub(crate) fn sum_i64(col: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::sea_query::Expr {
@@ -52,7 +52,7 @@ impl OrderContribution {
     }
 
     /// Units and money of a line count only while the order is not cancelled.
-    fn lines_count(&self) -> bool {
+    pub fn lines_count(&self) -> bool {
         !self.cancelled
     }
 }
@@ -175,7 +175,7 @@ pub(crate) async fn add_sales(
 }
 
 /// `ON CONFLICT (keys) DO UPDATE SET col = table.col + excluded.col` for every summed column.
-fn add_on_conflict<C: sea_orm::ColumnTrait + Copy + sea_orm::sea_query::IntoIden + 'static>(
+pub(crate) fn add_on_conflict<C: sea_orm::ColumnTrait + Copy + sea_orm::sea_query::IntoIden + 'static>(
     table: &str,
     keys: &[C],
     sums: &[C],
@@ -198,44 +198,4 @@ pub(crate) fn customer_delta(old: Option<&order::Model>, new: &order::Model) -> 
         i64::from(after.is_some()) - i64::from(before.is_some()),
         after.unwrap_or(0) - before.unwrap_or(0),
     )
-}
-
-pub(crate) async fn apply_customer(
-    db: &impl ConnectionTrait,
-    customer_id: i64,
-    orders: i64,
-    spent: i64,
-    placed_at: DateTime<Utc>,
-) -> Result<(), IngestError> {
-    use customer::Column as C;
-    customer::Entity::update_many()
-        .col_expr(C::OrdersCount, Expr::col(C::OrdersCount).add(orders))
-        .col_expr(C::TotalSpentMinor, Expr::col(C::TotalSpentMinor).add(spent))
-        .col_expr(
-            C::FirstOrderAt,
-            Expr::case(
-                Expr::col(C::FirstOrderAt)
-                    .is_null()
-                    .or(Expr::col(C::FirstOrderAt).gt(placed_at)),
-                Expr::value(placed_at),
-            )
-            .finally(Expr::col(C::FirstOrderAt))
-            .into(),
-        )
-        .col_expr(
-            C::LastOrderAt,
-            Expr::case(
-                Expr::col(C::LastOrderAt)
-                    .is_null()
-                    .or(Expr::col(C::LastOrderAt).lt(placed_at)),
-                Expr::value(placed_at),
-            )
-            .finally(Expr::col(C::LastOrderAt))
-            .into(),
-        )
-        .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
-        .filter(C::Id.eq(customer_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }

@@ -1,0 +1,1473 @@
+//! Order events in bulk. A run of order upserts and status changes is applied in three steps: what the run
+//! will read is loaded with a few `IN` queries (rows locked on PostgreSQL), each event is applied in memory in
+//! order with the per-event semantics (dedupe, out-of-order safety, stock states, ledger, levels, customer
+//! aggregates, rollups, alerts), and the outcome is written with multi-row statements. An order event is
+//! refused before it changes anything, so the run needs no savepoints. A single event is a run of one.
+
+use crate::apply::{Cache, connection_for, find_connection};
+use crate::inventory::{
+    LedgerReason, Move, VelocityWindows, alert_data, change_notice, cover_message, ensure_level,
+    reason_text, short_cover, spike_message, spiking, thresholds,
+};
+use crate::orders::{StockState, email_hash, publish_order, set_status_time, target};
+use crate::rollup::{OrderContribution, add_on_conflict, customer_delta, sum_i64};
+use crate::settings::Settings;
+use crate::{IngestError, Outcome, catalog, settings};
+use chrono::{DateTime, Utc};
+use creatorflow_core::bus::AlertNotice;
+use creatorflow_core::ingest::{
+    CustomerRef, IngestEvent, OrderStatusChange, OrderUpsert, Payload, Source,
+};
+use creatorflow_core::{DomainEvent, WorkspaceId};
+use creatorflow_store::entity::{
+    alert_event, customer, customer_identity, ingest_event, inventory_ledger, inventory_level,
+    location, order, order_line, orders_hourly, sales_hourly, variant, workspace,
+};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Whether an event is applied by this module.
+pub(crate) fn handles(event: &IngestEvent) -> bool {
+    matches!(
+        event.payload,
+        Payload::OrderUpserted(_) | Payload::OrderStatusChanged(_)
+    )
+}
+
+/// Applies a run of order events inside `txn`; one result per event, in order. `Err` is a database failure:
+/// the caller must roll back.
+pub(crate) async fn apply(
+    txn: &DatabaseTransaction,
+    events: &[&IngestEvent],
+    published: &mut Vec<DomainEvent>,
+    cache: &mut Cache,
+) -> Result<Vec<Result<Outcome, IngestError>>, IngestError> {
+    let mut run = Run::new(txn, cache, published);
+    run.load(events).await?;
+    let mut results = Vec::with_capacity(events.len());
+    for event in events {
+        match run.one(event).await {
+            Err(IngestError::Db(e)) => return Err(IngestError::Db(e)),
+            Err(e) => {
+                run.forget(event);
+                results.push(Err(e));
+            }
+            Ok(outcome) => results.push(Ok(outcome)),
+        }
+    }
+    run.flush().await?;
+    Ok(results)
+}
+
+/// Most values bound to one `IN` list.
+const IN_CHUNK: usize = 2000;
+/// Most values bound to one statement (SQLite allows 32,766).
+const MAX_PARAMS: usize = 30_000;
+
+/// (connection id, external id)
+type SourceKey = (i64, String);
+/// (workspace, source, source event id)
+type EventKey = (i64, String, String);
+
+struct OrderSlot {
+    order: order::Model,
+    lines: Vec<order_line::Model>,
+    /// Needs writing.
+    dirty: bool,
+    /// `lines` are not stored yet.
+    new_lines: bool,
+    /// The stored lines were replaced and must be deleted.
+    delete_stored_lines: bool,
+}
+
+struct Row<M> {
+    model: M,
+    dirty: bool,
+}
+
+/// Sums added to one `orders_hourly` row.
+type OrdersKey = (i64, DateTime<Utc>, i64, String);
+/// Sums added to one `sales_hourly` row.
+type SalesKey = (i64, DateTime<Utc>, i64, String, String);
+
+struct Run<'a> {
+    txn: &'a DatabaseTransaction,
+    cache: &'a mut Cache,
+    published: &'a mut Vec<DomainEvent>,
+    workspaces: HashSet<i64>,
+    /// Source ids this run recorded and has not yet handed to an event.
+    fresh: HashSet<EventKey>,
+    /// Source ids recorded for events that were then refused; deleted at flush.
+    unremember: Vec<EventKey>,
+    orders: HashMap<SourceKey, OrderSlot>,
+    identities: HashMap<SourceKey, i64>,
+    by_email: HashMap<(i64, String), i64>,
+    customers: HashMap<i64, Row<customer::Model>>,
+    levels: HashMap<(i64, i64), Row<inventory_level::Model>>,
+    /// Units sold per (workspace, SKU, hour): stored sums over the run's velocity windows plus this run's changes.
+    units: BTreeMap<(i64, String, DateTime<Utc>), i64>,
+    new_identities: Vec<customer_identity::ActiveModel>,
+    ledger: Vec<inventory_ledger::Model>,
+    alerts: Vec<alert_event::Model>,
+    /// Stored alerts resolved by this run: (workspace, kind, subject, at).
+    resolves: Vec<(i64, String, String, DateTime<Utc>)>,
+    orders_hourly: HashMap<OrdersKey, [i64; 9]>,
+    sales_hourly: HashMap<SalesKey, (Option<i64>, [i64; 5])>,
+    ids: Ids,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        txn: &'a DatabaseTransaction,
+        cache: &'a mut Cache,
+        published: &'a mut Vec<DomainEvent>,
+    ) -> Self {
+        Self {
+            txn,
+            cache,
+            published,
+            workspaces: HashSet::new(),
+            fresh: HashSet::new(),
+            unremember: Vec::new(),
+            orders: HashMap::new(),
+            identities: HashMap::new(),
+            by_email: HashMap::new(),
+            customers: HashMap::new(),
+            levels: HashMap::new(),
+            units: BTreeMap::new(),
+            new_identities: Vec::new(),
+            ledger: Vec::new(),
+            alerts: Vec::new(),
+            resolves: Vec::new(),
+            orders_hourly: HashMap::new(),
+            sales_hourly: HashMap::new(),
+            ids: Ids::new(txn.get_database_backend()),
+        }
+    }
+
+    // ---- loading ----------------------------------------------------------------------------------------
+
+    async fn load(&mut self, events: &[&IngestEvent]) -> Result<(), IngestError> {
+        let ws_ids: Vec<i64> = distinct(events.iter().map(|e| e.workspace_id.0));
+        for chunk in ws_ids.chunks(IN_CHUNK) {
+            let found = workspace::Entity::find()
+                .filter(workspace::Column::Id.is_in(chunk.iter().copied()))
+                .all(self.txn)
+                .await?;
+            self.workspaces.extend(found.into_iter().map(|w| w.id));
+        }
+        let events: Vec<&IngestEvent> = events
+            .iter()
+            .copied()
+            .filter(|e| self.workspaces.contains(&e.workspace_id.0))
+            .collect();
+        self.remember(&events).await?;
+
+        // The connection each source maps to, where it already exists.
+        let mut hints: HashMap<(i64, String), Option<i64>> = HashMap::new();
+        for e in &events {
+            let key = (e.workspace_id.0, e.source.key());
+            if hints.contains_key(&key) {
+                continue;
+            }
+            let hint = match (&e.source, self.cache.connections.get(&key)) {
+                (_, Some(id)) => Some(*id),
+                (Source::Connection(id), None) => Some(id.0),
+                (source, None) => find_connection(self.txn, key.0, source).await?,
+            };
+            hints.insert(key, hint);
+        }
+        let hint = |e: &IngestEvent| hints[&(e.workspace_id.0, e.source.key())];
+
+        // Orders and their lines.
+        let mut wanted: HashMap<i64, Vec<String>> = HashMap::new();
+        for e in &events {
+            let Some(conn) = hint(e) else { continue };
+            let ext = match &e.payload {
+                Payload::OrderUpserted(o) => &o.external_id,
+                Payload::OrderStatusChanged(s) => &s.external_id,
+                _ => continue,
+            };
+            wanted.entry(conn).or_default().push(ext.clone());
+        }
+        let mut loaded = Vec::new();
+        for (conn, exts) in wanted {
+            let exts = distinct(exts);
+            for chunk in exts.chunks(IN_CHUNK) {
+                loaded.extend(
+                    order::Entity::find()
+                        .filter(order::Column::ConnectionId.eq(conn))
+                        .filter(order::Column::ExternalId.is_in(chunk.iter().cloned()))
+                        .lock_exclusive()
+                        .all(self.txn)
+                        .await?,
+                );
+            }
+        }
+        let mut lines: HashMap<i64, Vec<order_line::Model>> = HashMap::new();
+        let order_ids: Vec<i64> = loaded.iter().map(|o| o.id).collect();
+        for chunk in order_ids.chunks(IN_CHUNK) {
+            for l in order_line::Entity::find()
+                .filter(order_line::Column::OrderId.is_in(chunk.iter().copied()))
+                .order_by_asc(order_line::Column::Id)
+                .all(self.txn)
+                .await?
+            {
+                lines.entry(l.order_id).or_default().push(l);
+            }
+        }
+        let mut customer_ids: Vec<i64> = loaded.iter().filter_map(|o| o.customer_id).collect();
+        let location_ids: Vec<i64> = loaded.iter().filter_map(|o| o.location_id).collect();
+        for o in loaded {
+            let lines = lines.remove(&o.id).unwrap_or_default();
+            self.orders.insert(
+                (o.connection_id, o.external_id.clone()),
+                OrderSlot {
+                    order: o,
+                    lines,
+                    dirty: false,
+                    new_lines: false,
+                    delete_stored_lines: false,
+                },
+            );
+        }
+
+        // Variants, by the SKUs of incoming lines and by the ids on stored lines.
+        let mut skus: HashMap<i64, Vec<String>> = HashMap::new();
+        for e in &events {
+            if let Payload::OrderUpserted(o) = &e.payload {
+                let ws = e.workspace_id.0;
+                skus.entry(ws).or_default().extend(
+                    o.lines
+                        .iter()
+                        .filter(|l| !self.cache.variants.contains_key(&(ws, l.sku.clone())))
+                        .map(|l| l.sku.clone()),
+                );
+            }
+        }
+        for (ws, list) in skus {
+            for chunk in distinct(list).chunks(IN_CHUNK) {
+                let found = variant::Entity::find()
+                    .filter(variant::Column::WorkspaceId.eq(ws))
+                    .filter(variant::Column::Sku.is_in(chunk.iter().cloned()))
+                    .all(self.txn)
+                    .await?;
+                for v in found {
+                    self.cache.remember_variant(v);
+                }
+            }
+        }
+        let missing: Vec<i64> = distinct(
+            self.orders
+                .values()
+                .flat_map(|s| s.lines.iter().filter_map(|l| l.variant_id))
+                .filter(|id| !self.cache.variants_by_id.contains_key(id)),
+        );
+        for chunk in missing.chunks(IN_CHUNK) {
+            for v in variant::Entity::find()
+                .filter(variant::Column::Id.is_in(chunk.iter().copied()))
+                .all(self.txn)
+                .await?
+            {
+                self.cache.remember_variant(v);
+            }
+        }
+        let missing: Vec<i64> = distinct(
+            location_ids
+                .into_iter()
+                .filter(|id| !self.cache.locations_by_id.contains_key(id)),
+        );
+        for chunk in missing.chunks(IN_CHUNK) {
+            for l in location::Entity::find()
+                .filter(location::Column::Id.is_in(chunk.iter().copied()))
+                .all(self.txn)
+                .await?
+            {
+                self.cache.locations_by_id.insert(l.id, l);
+            }
+        }
+
+        // Stock levels of every variant the run may move, at any location.
+        let mut variant_ids: Vec<i64> = self
+            .orders
+            .values()
+            .flat_map(|s| s.lines.iter().filter_map(|l| l.variant_id))
+            .collect();
+        let mut sku_set: HashMap<i64, HashSet<String>> = HashMap::new();
+        for e in &events {
+            let ws = e.workspace_id.0;
+            if let Payload::OrderUpserted(o) = &e.payload {
+                for l in &o.lines {
+                    if let Some(v) = self.cache.variants.get(&(ws, l.sku.clone())) {
+                        variant_ids.push(v.id);
+                    }
+                    sku_set.entry(ws).or_default().insert(l.sku.clone());
+                }
+            }
+        }
+        for s in self.orders.values() {
+            sku_set
+                .entry(s.order.workspace_id)
+                .or_default()
+                .extend(s.lines.iter().map(|l| l.sku.clone()));
+        }
+        for chunk in distinct(variant_ids).chunks(IN_CHUNK) {
+            for l in inventory_level::Entity::find()
+                .filter(inventory_level::Column::VariantId.is_in(chunk.iter().copied()))
+                .lock_exclusive()
+                .all(self.txn)
+                .await?
+            {
+                self.levels.insert(
+                    (l.variant_id, l.location_id),
+                    Row {
+                        model: l,
+                        dirty: false,
+                    },
+                );
+            }
+        }
+
+        // Customers: by their id on the connection, by e-mail across channels, and those of stored orders.
+        let mut idents: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut emails: HashMap<i64, Vec<String>> = HashMap::new();
+        for e in &events {
+            if let Payload::OrderUpserted(OrderUpsert {
+                customer: Some(c), ..
+            }) = &e.payload
+            {
+                if let Some(conn) = hint(e) {
+                    idents.entry(conn).or_default().push(c.external_id.clone());
+                }
+                if let Some(h) = customer_email_hash(c) {
+                    emails.entry(e.workspace_id.0).or_default().push(h);
+                }
+            }
+        }
+        for (conn, exts) in idents {
+            for chunk in distinct(exts).chunks(IN_CHUNK) {
+                for i in customer_identity::Entity::find()
+                    .filter(customer_identity::Column::ConnectionId.eq(conn))
+                    .filter(customer_identity::Column::ExternalId.is_in(chunk.iter().cloned()))
+                    .all(self.txn)
+                    .await?
+                {
+                    customer_ids.push(i.customer_id);
+                    self.identities
+                        .insert((i.connection_id, i.external_id), i.customer_id);
+                }
+            }
+        }
+        for (ws, hashes) in emails {
+            for chunk in distinct(hashes).chunks(IN_CHUNK) {
+                for c in customer::Entity::find()
+                    .filter(customer::Column::WorkspaceId.eq(ws))
+                    .filter(customer::Column::EmailHash.is_in(chunk.iter().cloned()))
+                    .order_by_asc(customer::Column::Id)
+                    .all(self.txn)
+                    .await?
+                {
+                    if let Some(h) = &c.email_hash {
+                        self.by_email.entry((ws, h.clone())).or_insert(c.id);
+                    }
+                    customer_ids.push(c.id);
+                }
+            }
+        }
+        for chunk in distinct(customer_ids).chunks(IN_CHUNK) {
+            for c in customer::Entity::find()
+                .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                .lock_exclusive()
+                .all(self.txn)
+                .await?
+            {
+                self.customers.insert(
+                    c.id,
+                    Row {
+                        model: c,
+                        dirty: false,
+                    },
+                );
+            }
+        }
+
+        // Units sold over every velocity window of the run.
+        let times = events.iter().map(|e| e.occurred_at);
+        if let (Some(first), Some(last)) = (times.clone().min(), times.max()) {
+            let from = VelocityWindows::at(first).week_before.0;
+            let to = VelocityWindows::at(last).recent.1;
+            for (ws, set) in sku_set {
+                let list: Vec<String> = set.into_iter().collect();
+                for chunk in list.chunks(IN_CHUNK) {
+                    self.load_units(ws, chunk, from, to).await?;
+                }
+            }
+        }
+        for ws in distinct(events.iter().map(|e| e.workspace_id.0)) {
+            self.cache.load_active_alerts(self.txn, ws).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the source ids of the run (taking the write lock first, and waiting on PostgreSQL for a
+    /// concurrent transaction holding the same id). Ids this insert did not store are duplicates.
+    async fn remember(&mut self, events: &[&IngestEvent]) -> Result<(), IngestError> {
+        use ingest_event::Column as C;
+        let now = Utc::now();
+        let mut rows = Vec::new();
+        let mut keys = HashSet::new();
+        for e in events {
+            let key = event_key(e);
+            if keys.insert(key.clone()) {
+                rows.push(ingest_event::ActiveModel {
+                    workspace_id: Set(key.0),
+                    source: Set(key.1),
+                    source_event_id: Set(key.2),
+                    kind: Set(e.payload.kind().to_owned()),
+                    received_at: Set(now),
+                    ..Default::default()
+                });
+            }
+        }
+        for chunk in rows.chunks(MAX_PARAMS / 6) {
+            let res = ingest_event::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([C::WorkspaceId, C::Source, C::SourceEventId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_with_returning(self.txn)
+                .await;
+            let stored = match res {
+                Ok(rows) => rows,
+                Err(DbErr::RecordNotInserted) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            self.fresh.extend(
+                stored
+                    .into_iter()
+                    .map(|r| (r.workspace_id, r.source, r.source_event_id)),
+            );
+        }
+        Ok(())
+    }
+
+    async fn load_units(
+        &mut self,
+        ws: i64,
+        skus: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(), IngestError> {
+        #[derive(FromQueryResult)]
+        struct Units {
+            sku: String,
+            hour: DateTime<Utc>,
+            units: Option<i64>,
+        }
+        use sales_hourly::Column as S;
+        let rows = sales_hourly::Entity::find()
+            .select_only()
+            .column(S::Sku)
+            .column(S::Hour)
+            .column_as(sum_i64(S::Units), "units")
+            .filter(S::WorkspaceId.eq(ws))
+            .filter(S::Sku.is_in(skus.iter().cloned()))
+            .filter(S::Hour.gte(from))
+            .filter(S::Hour.lt(to))
+            .group_by(S::Sku)
+            .group_by(S::Hour)
+            .into_model::<Units>()
+            .all(self.txn)
+            .await?;
+        for r in rows {
+            *self.units.entry((ws, r.sku, r.hour)).or_default() += r.units.unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    // ---- applying ---------------------------------------------------------------------------------------
+
+    async fn one(&mut self, e: &IngestEvent) -> Result<Outcome, IngestError> {
+        let ws = e.workspace_id.0;
+        if !self.workspaces.contains(&ws) {
+            return Err(IngestError::NotFound(format!(
+                "workspace {} does not exist",
+                e.workspace_id
+            )));
+        }
+        if !self.fresh.remove(&event_key(e)) {
+            return Ok(Outcome::Duplicate);
+        }
+        let conn = self.connection(ws, &e.source).await?;
+        let settings = self.settings(ws).await?;
+        match &e.payload {
+            Payload::OrderUpserted(o) => self.upsert(e, conn, &settings, o).await,
+            Payload::OrderStatusChanged(s) => self.status(e, conn, &settings, s).await,
+            other => Err(IngestError::invalid(
+                "payload",
+                format!("{} is not an order event", other.kind()),
+            )),
+        }
+    }
+
+    /// A refused event is not remembered, so it can be retried.
+    fn forget(&mut self, e: &IngestEvent) {
+        if self.workspaces.contains(&e.workspace_id.0) {
+            self.unremember.push(event_key(e));
+        }
+    }
+
+    async fn connection(&mut self, ws: i64, source: &Source) -> Result<i64, IngestError> {
+        let key = (ws, source.key());
+        if let Some(id) = self.cache.connections.get(&key) {
+            return Ok(*id);
+        }
+        let id = connection_for(self.txn, ws, source).await?;
+        self.cache.connections.insert(key, id);
+        Ok(id)
+    }
+
+    async fn settings(&mut self, ws: i64) -> Result<Settings, IngestError> {
+        if let Some(s) = self.cache.settings.get(&ws) {
+            return Ok(s.clone());
+        }
+        let s = settings::load(self.txn, ws).await?;
+        self.cache.settings.insert(ws, s.clone());
+        Ok(s)
+    }
+
+    async fn upsert(
+        &mut self,
+        e: &IngestEvent,
+        conn: i64,
+        settings: &Settings,
+        o: &OrderUpsert,
+    ) -> Result<Outcome, IngestError> {
+        let ws = e.workspace_id.0;
+        let now = Utc::now();
+        let key = (conn, o.external_id.clone());
+        let existing = self
+            .orders
+            .get(&key)
+            .map(|s| (s.order.clone(), s.lines.clone()));
+        if let Some((old, _)) = &existing
+            && old.source_updated_at.is_some_and(|t| t > o.updated_at)
+        {
+            return Ok(Outcome::Stale);
+        }
+        let currency = o.currency.to_ascii_uppercase();
+        let customer_id = match &o.customer {
+            Some(c) => Some(self.resolve_customer(ws, conn, c, &currency).await?),
+            None => existing.as_ref().and_then(|(old, _)| old.customer_id),
+        };
+        let loc = match (&existing, &o.location) {
+            (Some((old, _)), None) if old.location_id.is_some() => None,
+            _ => Some(self.location(ws, o.location.as_deref()).await?),
+        };
+        let state = existing
+            .as_ref()
+            .map_or(StockState::None, |(old, _)| StockState::parse(&old.stock_state));
+        let mut saved = match &existing {
+            Some((old, _)) => old.clone(),
+            None => order::Model {
+                id: self.ids.next(self.txn, "orders").await?,
+                workspace_id: ws,
+                connection_id: conn,
+                external_id: o.external_id.clone(),
+                customer_id: None,
+                status: String::new(),
+                currency: String::new(),
+                subtotal_minor: 0,
+                discount_minor: 0,
+                shipping_charged_minor: 0,
+                tax_minor: 0,
+                total_minor: 0,
+                fees_minor: 0,
+                refunded_minor: 0,
+                placed_at: o.placed_at,
+                paid_at: None,
+                fulfilled_at: None,
+                delivered_at: None,
+                cancelled_at: None,
+                source_updated_at: None,
+                stock_state: StockState::None.as_str().into(),
+                location_id: None,
+                created_at: now,
+                updated_at: now,
+            },
+        };
+        saved.customer_id = customer_id;
+        saved.status = o.status.as_str().into();
+        saved.currency = currency;
+        saved.subtotal_minor = o.subtotal_minor;
+        saved.discount_minor = o.discount_minor;
+        saved.shipping_charged_minor = o.shipping_charged_minor;
+        saved.tax_minor = o.tax_minor;
+        saved.total_minor = o.total_minor;
+        saved.fees_minor = o.fees_minor;
+        saved.placed_at = o.placed_at;
+        saved.paid_at = o.paid_at;
+        saved.fulfilled_at = o.fulfilled_at;
+        saved.delivered_at = o.delivered_at;
+        saved.cancelled_at = o.cancelled_at;
+        saved.source_updated_at = Some(o.updated_at);
+        if let Some(l) = &loc {
+            saved.location_id = Some(l.id);
+        }
+        saved.updated_at = now;
+        if let Some((old, old_lines)) = &existing {
+            self.rollup_order(ws, &OrderContribution::of(old), old_lines, -1);
+        }
+        // Lines are replaced only while the order holds no stock; once it does, they are what the stock
+        // effects were computed from and must stay.
+        let replace = state == StockState::None;
+        let lines = match (&existing, replace) {
+            (Some((_, old_lines)), false) => old_lines.clone(),
+            _ => self.new_lines(ws, &saved, o).await?,
+        };
+        self.rollup_order(ws, &OrderContribution::of(&saved), &lines, 1);
+        if let Some(cid) = saved.customer_id {
+            let old = existing
+                .as_ref()
+                .map(|(old, _)| old)
+                .filter(|old| old.customer_id == Some(cid));
+            let (n, spent) = customer_delta(old, &saved);
+            self.add_to_customer(cid, n, spent, saved.placed_at).await?;
+        }
+        let saved = self.move_to(e, settings, saved, &lines, o.status).await?;
+        publish_order(self.published, &saved);
+        let slot = self.orders.entry(key).or_insert_with(|| OrderSlot {
+            order: saved.clone(),
+            lines: Vec::new(),
+            dirty: true,
+            new_lines: true,
+            delete_stored_lines: false,
+        });
+        if replace {
+            if !slot.new_lines {
+                slot.delete_stored_lines = true;
+            }
+            slot.new_lines = true;
+            slot.lines = lines;
+        }
+        slot.order = saved;
+        slot.dirty = true;
+        Ok(Outcome::Applied)
+    }
+
+    async fn new_lines(
+        &mut self,
+        ws: i64,
+        order: &order::Model,
+        o: &OrderUpsert,
+    ) -> Result<Vec<order_line::Model>, IngestError> {
+        let mut out = Vec::with_capacity(o.lines.len());
+        for l in &o.lines {
+            let v = self.variant_by_sku(ws, &l.sku).await?;
+            out.push(order_line::Model {
+                id: self.ids.next(self.txn, "order_lines").await?,
+                workspace_id: ws,
+                order_id: order.id,
+                variant_id: v.as_ref().map(|v| v.id),
+                external_id: l.external_id.clone(),
+                sku: l.sku.clone(),
+                title: l.title.clone(),
+                quantity: l.quantity,
+                unit_price_minor: l.unit_price_minor,
+                discount_minor: l.discount_minor,
+                unit_cost_minor: v.as_ref().and_then(|v| v.unit_cost_minor),
+                currency: order.currency.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn status(
+        &mut self,
+        e: &IngestEvent,
+        conn: i64,
+        settings: &Settings,
+        s: &OrderStatusChange,
+    ) -> Result<Outcome, IngestError> {
+        let ws = e.workspace_id.0;
+        let key = (conn, s.external_id.clone());
+        let Some(slot) = self.orders.get(&key) else {
+            return Err(IngestError::NotFound(format!(
+                "order {} is unknown for this source; send the order itself first",
+                s.external_id
+            )));
+        };
+        let (existing, lines) = (slot.order.clone(), slot.lines.clone());
+        if existing.source_updated_at.is_some_and(|t| t > s.updated_at) {
+            return Ok(Outcome::Stale);
+        }
+        let mut saved = existing.clone();
+        saved.status = s.status.as_str().into();
+        set_status_time(&mut saved, s.status, s.at);
+        saved.source_updated_at = Some(s.updated_at);
+        saved.updated_at = Utc::now();
+        let (old, new) = (
+            OrderContribution::of(&existing),
+            OrderContribution::of(&saved),
+        );
+        if old != new {
+            self.rollup_order(ws, &old, &lines, -1);
+            self.rollup_order(ws, &new, &lines, 1);
+        }
+        if let Some(cid) = saved.customer_id {
+            let (n, spent) = customer_delta(Some(&existing), &saved);
+            if n != 0 || spent != 0 {
+                self.add_to_customer(cid, n, spent, saved.placed_at).await?;
+            }
+        }
+        let saved = self.move_to(e, settings, saved, &lines, s.status).await?;
+        publish_order(self.published, &saved);
+        if let Some(slot) = self.orders.get_mut(&key) {
+            slot.order = saved;
+            slot.dirty = true;
+        }
+        Ok(Outcome::Applied)
+    }
+
+    /// Moves the order's stock to what `status` implies and records the new stock state.
+    async fn move_to(
+        &mut self,
+        e: &IngestEvent,
+        settings: &Settings,
+        mut order: order::Model,
+        lines: &[order_line::Model],
+        status: creatorflow_core::ingest::OrderStatus,
+    ) -> Result<order::Model, IngestError> {
+        let from = StockState::parse(&order.stock_state);
+        let to = target(status, from, settings.reserve_on);
+        let (d_on_hand, d_committed, reason) = match (from, to) {
+            (StockState::None, StockState::Reserved) => (0, 1, LedgerReason::OrderReserved),
+            (StockState::None, StockState::Deducted) => (-1, 0, LedgerReason::OrderFulfilled),
+            (StockState::Reserved, StockState::Deducted) => (-1, -1, LedgerReason::OrderFulfilled),
+            (StockState::Reserved, StockState::None) => (0, -1, LedgerReason::OrderReleased),
+            _ => return Ok(order),
+        };
+        let loc = self.location_or_default(order.workspace_id, order.location_id).await?;
+        for line in lines {
+            let Some(variant_id) = line.variant_id else {
+                continue; // A SKU we do not stock (e.g. a gift card) moves no inventory.
+            };
+            let Some(v) = self.variant_by_id(variant_id).await? else {
+                continue;
+            };
+            let m = Move {
+                variant: &v,
+                location: &loc,
+                on_hand: d_on_hand * line.quantity,
+                committed: d_committed * line.quantity,
+                incoming: 0,
+                reason,
+                note: None,
+            };
+            let after = self.move_stock(e, m).await?;
+            if reason != LedgerReason::OrderReleased {
+                self.velocity(e, settings, &v, &loc, &after).await?;
+            }
+        }
+        order.stock_state = to.as_str().into();
+        Ok(order)
+    }
+
+    /// Applies a move to the level in memory and stages its ledger entry; returns the level after it.
+    async fn move_stock(
+        &mut self,
+        e: &IngestEvent,
+        m: Move<'_>,
+    ) -> Result<inventory_level::Model, IngestError> {
+        let now = Utc::now();
+        let level = self.level(m.variant.workspace_id, m.variant.id, m.location.id, now).await?;
+        let before = level.model.clone();
+        level.model.on_hand += m.on_hand;
+        level.model.committed += m.committed;
+        level.model.incoming += m.incoming;
+        level.model.version += 1;
+        level.model.updated_at = now;
+        level.dirty = true;
+        let after = level.model.clone();
+        let reason = reason_text(m.reason, m.note);
+        let id = self.ids.next(self.txn, "inventory_ledger").await?;
+        self.ledger.push(inventory_ledger::Model {
+            id,
+            workspace_id: m.variant.workspace_id,
+            variant_id: m.variant.id,
+            location_id: m.location.id,
+            delta_on_hand: m.on_hand,
+            delta_committed: m.committed,
+            delta_incoming: m.incoming,
+            reason: reason.clone(),
+            source: e.source.key(),
+            source_event_id: e.source_event_id.clone(),
+            actor: e.actor.clone(),
+            on_hand_after: after.on_hand,
+            committed_after: after.committed,
+            incoming_after: after.incoming,
+            occurred_at: e.occurred_at,
+            recorded_at: now,
+        });
+        self.published.push(change_notice(&m, id, reason, &after));
+        let subject = format!("{}@{}", m.variant.sku, m.location.name);
+        for t in thresholds(&subject, &before, &after) {
+            if t.raise {
+                let alert = Alert {
+                    kind: t.kind,
+                    severity: t.severity,
+                    subject: &subject,
+                    message: t.message,
+                };
+                self.raise(e, alert, m.variant, m.location, &after).await?;
+            } else if t.clear {
+                self.resolve(e, m.variant.workspace_id, t.kind, &subject);
+            }
+        }
+        Ok(after)
+    }
+
+    /// Sales-velocity alerts for a SKU that just sold, evaluated at the event's time.
+    async fn velocity(
+        &mut self,
+        e: &IngestEvent,
+        settings: &Settings,
+        v: &variant::Model,
+        loc: &location::Model,
+        after: &inventory_level::Model,
+    ) -> Result<(), IngestError> {
+        let ws = v.workspace_id;
+        let w = VelocityWindows::at(e.occurred_at);
+        let recent = self.units_in(ws, &v.sku, w.recent);
+        let subject = format!("{}@{}", v.sku, loc.name);
+        let week = (recent >= settings.velocity_min_units)
+            .then(|| self.units_in(ws, &v.sku, w.week_before))
+            .filter(|week| spiking(settings, recent, *week));
+        match week {
+            Some(week) => {
+                let alert = Alert {
+                    kind: "velocity_spike",
+                    severity: "warning",
+                    subject: &subject,
+                    message: spike_message(&v.sku, recent, week),
+                };
+                self.raise(e, alert, v, loc, after).await?;
+            }
+            None => self.resolve(e, ws, "velocity_spike", &subject),
+        }
+        let cover = after.lead_time_days.and_then(|lead| {
+            let week_units = self.units_in(ws, &v.sku, w.cover_week);
+            short_cover(after, lead, week_units).then_some((lead, week_units))
+        });
+        match cover {
+            Some((lead, week_units)) => {
+                let alert = Alert {
+                    kind: "days_of_cover",
+                    severity: "warning",
+                    subject: &subject,
+                    message: cover_message(&subject, lead, after, week_units),
+                };
+                self.raise(e, alert, v, loc, after).await?;
+            }
+            None => self.resolve(e, ws, "days_of_cover", &subject),
+        }
+        Ok(())
+    }
+
+    fn units_in(&self, ws: i64, sku: &str, (from, to): (DateTime<Utc>, DateTime<Utc>)) -> i64 {
+        self.units
+            .range((ws, sku.to_owned(), from)..(ws, sku.to_owned(), to))
+            .map(|(_, u)| *u)
+            .sum()
+    }
+
+    /// Raises an alert unless it is already active.
+    async fn raise(
+        &mut self,
+        e: &IngestEvent,
+        alert: Alert<'_>,
+        v: &variant::Model,
+        loc: &location::Model,
+        level: &inventory_level::Model,
+    ) -> Result<(), IngestError> {
+        let ws = v.workspace_id;
+        let active = self.cache.active_alerts.entry(ws).or_default();
+        if !active.insert((alert.kind.to_owned(), alert.subject.to_owned())) {
+            return Ok(());
+        }
+        let id = self.ids.next(self.txn, "alert_events").await?;
+        self.alerts.push(alert_event::Model {
+            id,
+            workspace_id: ws,
+            rule_id: None,
+            kind: alert.kind.to_owned(),
+            severity: alert.severity.to_owned(),
+            subject: alert.subject.to_owned(),
+            message: alert.message.clone(),
+            data: alert_data(v, loc, level, &e.source_event_id),
+            raised_at: e.occurred_at,
+            resolved_at: None,
+        });
+        self.published.push(DomainEvent::AlertRaised(AlertNotice {
+            workspace_id: WorkspaceId(ws),
+            alert_id: id,
+            kind: alert.kind.to_owned(),
+            severity: alert.severity.to_owned(),
+            subject: alert.subject.to_owned(),
+            message: alert.message,
+        }));
+        Ok(())
+    }
+
+    fn resolve(&mut self, e: &IngestEvent, ws: i64, kind: &str, subject: &str) {
+        let active = self.cache.active_alerts.entry(ws).or_default();
+        if !active.remove(&(kind.to_owned(), subject.to_owned())) {
+            return;
+        }
+        let staged = self.alerts.iter_mut().rev().find(|a| {
+            a.workspace_id == ws && a.kind == kind && a.subject == subject && a.resolved_at.is_none()
+        });
+        match staged {
+            Some(a) => a.resolved_at = Some(e.occurred_at),
+            None => self
+                .resolves
+                .push((ws, kind.to_owned(), subject.to_owned(), e.occurred_at)),
+        }
+    }
+
+    /// Adds `sign` × the order's contribution (and its lines') to the hourly rollups.
+    fn rollup_order(
+        &mut self,
+        ws: i64,
+        c: &OrderContribution,
+        lines: &[order_line::Model],
+        sign: i64,
+    ) {
+        let sums = self
+            .orders_hourly
+            .entry((ws, c.hour, c.connection_id, c.currency.clone()))
+            .or_default();
+        let add = [
+            1,
+            i64::from(c.cancelled),
+            c.subtotal,
+            c.discount,
+            c.shipping,
+            c.tax,
+            c.total,
+            c.fees,
+            c.refunded,
+        ];
+        for (s, a) in sums.iter_mut().zip(add) {
+            *s += sign * a;
+        }
+        if !c.lines_count() {
+            return;
+        }
+        for l in lines {
+            let (variant_id, sums) = self
+                .sales_hourly
+                .entry((ws, c.hour, c.connection_id, l.sku.clone(), c.currency.clone()))
+                .or_insert((l.variant_id, [0; 5]));
+            if variant_id.is_none() {
+                *variant_id = l.variant_id;
+            }
+            let add = [
+                l.quantity,
+                l.quantity * l.unit_price_minor,
+                l.discount_minor,
+                l.quantity * l.unit_cost_minor.unwrap_or(0),
+                0,
+            ];
+            for (s, a) in sums.iter_mut().zip(add) {
+                *s += sign * a;
+            }
+            *self.units.entry((ws, l.sku.clone(), c.hour)).or_default() += sign * l.quantity;
+        }
+    }
+
+    /// Finds the buyer by their id on this connection, then by e-mail across channels, else creates them.
+    async fn resolve_customer(
+        &mut self,
+        ws: i64,
+        conn: i64,
+        c: &CustomerRef,
+        currency: &str,
+    ) -> Result<i64, IngestError> {
+        let key = (conn, c.external_id.clone());
+        if let Some(id) = self.identities.get(&key) {
+            return Ok(*id);
+        }
+        let hash = customer_email_hash(c);
+        let matched = hash
+            .as_ref()
+            .and_then(|h| self.by_email.get(&(ws, h.clone())).copied());
+        let id = match matched {
+            Some(id) => id,
+            None => {
+                let id = self.ids.next(self.txn, "customers").await?;
+                let now = Utc::now();
+                if let Some(h) = &hash {
+                    self.by_email.insert((ws, h.clone()), id);
+                }
+                self.customers.insert(
+                    id,
+                    Row {
+                        model: customer::Model {
+                            id,
+                            workspace_id: ws,
+                            email_hash: hash,
+                            display_name: c.display_name.clone(),
+                            first_order_at: None,
+                            last_order_at: None,
+                            orders_count: 0,
+                            total_spent_minor: 0,
+                            currency: currency.to_ascii_uppercase(),
+                            created_at: now,
+                            updated_at: now,
+                        },
+                        dirty: true,
+                    },
+                );
+                id
+            }
+        };
+        self.identities.insert(key, id);
+        self.new_identities.push(customer_identity::ActiveModel {
+            workspace_id: Set(ws),
+            customer_id: Set(id),
+            connection_id: Set(conn),
+            external_id: Set(c.external_id.clone()),
+            ..Default::default()
+        });
+        Ok(id)
+    }
+
+    async fn add_to_customer(
+        &mut self,
+        id: i64,
+        orders: i64,
+        spent: i64,
+        placed_at: DateTime<Utc>,
+    ) -> Result<(), IngestError> {
+        if !self.customers.contains_key(&id) {
+            let Some(c) = customer::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(self.txn)
+                .await?
+            else {
+                return Ok(()); // Deleted meanwhile: nothing to add to.
+            };
+            self.customers.insert(
+                id,
+                Row {
+                    model: c,
+                    dirty: false,
+                },
+            );
+        }
+        if let Some(row) = self.customers.get_mut(&id) {
+            let c = &mut row.model;
+            c.orders_count += orders;
+            c.total_spent_minor += spent;
+            c.first_order_at = Some(c.first_order_at.map_or(placed_at, |t| t.min(placed_at)));
+            c.last_order_at = Some(c.last_order_at.map_or(placed_at, |t| t.max(placed_at)));
+            c.updated_at = Utc::now();
+            row.dirty = true;
+        }
+        Ok(())
+    }
+
+    async fn level(
+        &mut self,
+        ws: i64,
+        variant_id: i64,
+        location_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<&mut Row<inventory_level::Model>, IngestError> {
+        let key = (variant_id, location_id);
+        if !self.levels.contains_key(&key) {
+            ensure_level(self.txn, ws, variant_id, location_id, now).await?;
+            let model = inventory_level::Entity::find()
+                .filter(inventory_level::Column::VariantId.eq(variant_id))
+                .filter(inventory_level::Column::LocationId.eq(location_id))
+                .lock_exclusive()
+                .one(self.txn)
+                .await?
+                .ok_or_else(|| IngestError::Rejected("stock level vanished".into()))?;
+            self.levels.insert(
+                key,
+                Row {
+                    model,
+                    dirty: false,
+                },
+            );
+        }
+        self.levels
+            .get_mut(&key)
+            .ok_or_else(|| IngestError::Rejected("stock level vanished".into()))
+    }
+
+    async fn location(
+        &mut self,
+        ws: i64,
+        name: Option<&str>,
+    ) -> Result<location::Model, IngestError> {
+        self.cache.location(self.txn, ws, name).await
+    }
+
+    async fn location_or_default(
+        &mut self,
+        ws: i64,
+        id: Option<i64>,
+    ) -> Result<location::Model, IngestError> {
+        if let Some(l) = id.and_then(|id| self.cache.locations_by_id.get(&id)) {
+            return Ok(l.clone());
+        }
+        if let Some(id) = id
+            && let Some(l) = location::Entity::find_by_id(id)
+                .one(self.txn)
+                .await?
+                .filter(|l| l.workspace_id == ws)
+        {
+            self.cache.locations_by_id.insert(id, l.clone());
+            return Ok(l);
+        }
+        self.location(ws, None).await
+    }
+
+    async fn variant_by_sku(
+        &mut self,
+        ws: i64,
+        sku: &str,
+    ) -> Result<Option<variant::Model>, IngestError> {
+        if let Some(v) = self.cache.variants.get(&(ws, sku.to_owned())) {
+            return Ok(Some(v.clone()));
+        }
+        let v = catalog::variant_by_sku(self.txn, ws, sku).await?;
+        if let Some(v) = &v {
+            self.cache.remember_variant(v.clone());
+        }
+        Ok(v)
+    }
+
+    async fn variant_by_id(&mut self, id: i64) -> Result<Option<variant::Model>, IngestError> {
+        if let Some(v) = self.cache.variants_by_id.get(&id) {
+            return Ok(Some(v.clone()));
+        }
+        let v = variant::Entity::find_by_id(id).one(self.txn).await?;
+        if let Some(v) = &v {
+            self.cache.remember_variant(v.clone());
+        }
+        Ok(v)
+    }
+
+    // ---- writing ----------------------------------------------------------------------------------------
+
+    /// Writes the run in dependency order: customers before the orders that name them, orders before their
+    /// lines, levels with their ledger entries, then alerts and rollups.
+    async fn flush(self) -> Result<(), IngestError> {
+        let txn = self.txn;
+        for (ws, source, id) in &self.unremember {
+            ingest_event::Entity::delete_many()
+                .filter(ingest_event::Column::WorkspaceId.eq(*ws))
+                .filter(ingest_event::Column::Source.eq(source.as_str()))
+                .filter(ingest_event::Column::SourceEventId.eq(id.as_str()))
+                .exec(txn)
+                .await?;
+        }
+        let customers: Vec<customer::ActiveModel> = dirty(self.customers.into_values());
+        upsert_by_id(txn, customers).await?;
+        insert_rows(txn, self.new_identities).await?;
+        let mut delete_lines = Vec::new();
+        let mut new_lines = Vec::new();
+        let mut orders = Vec::new();
+        for slot in self.orders.into_values() {
+            if slot.delete_stored_lines {
+                delete_lines.push(slot.order.id);
+            }
+            if slot.new_lines {
+                new_lines.extend(slot.lines.into_iter().map(order_line::ActiveModel::from));
+            }
+            if slot.dirty {
+                orders.push(order::ActiveModel::from(slot.order));
+            }
+        }
+        upsert_by_id(txn, orders).await?;
+        for chunk in delete_lines.chunks(IN_CHUNK) {
+            order_line::Entity::delete_many()
+                .filter(order_line::Column::OrderId.is_in(chunk.iter().copied()))
+                .exec(txn)
+                .await?;
+        }
+        insert_rows(txn, new_lines).await?;
+        let levels: Vec<inventory_level::ActiveModel> = dirty(self.levels.into_values());
+        upsert_by_id(txn, levels).await?;
+        insert_rows(
+            txn,
+            self.ledger
+                .into_iter()
+                .map(inventory_ledger::ActiveModel::from)
+                .collect(),
+        )
+        .await?;
+        for (ws, kind, subject, at) in self.resolves {
+            alert_event::Entity::update_many()
+                .col_expr(alert_event::Column::ResolvedAt, Expr::value(at))
+                .filter(alert_event::Column::WorkspaceId.eq(ws))
+                .filter(alert_event::Column::Kind.eq(kind))
+                .filter(alert_event::Column::Subject.eq(subject))
+                .filter(alert_event::Column::ResolvedAt.is_null())
+                .exec(txn)
+                .await?;
+        }
+        insert_rows(
+            txn,
+            self.alerts
+                .into_iter()
+                .map(alert_event::ActiveModel::from)
+                .collect(),
+        )
+        .await?;
+        write_orders_hourly(txn, self.orders_hourly).await?;
+        write_sales_hourly(txn, self.sales_hourly).await?;
+        Ok(())
+    }
+}
+
+struct Alert<'s> {
+    kind: &'static str,
+    severity: &'static str,
+    subject: &'s str,
+    message: String,
+}
+
+fn event_key(e: &IngestEvent) -> EventKey {
+    (
+        e.workspace_id.0,
+        e.source.key(),
+        e.source_event_id.clone(),
+    )
+}
+
+fn customer_email_hash(c: &CustomerRef) -> Option<String> {
+    c.email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(email_hash)
+}
+
+fn distinct<T: std::hash::Hash + Eq + Clone>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = HashSet::new();
+    items
+        .into_iter()
+        .filter(|i| seen.insert(i.clone()))
+        .collect()
+}
+
+fn dirty<M, A>(rows: impl Iterator<Item = Row<M>>) -> Vec<A>
+where
+    A: From<M>,
+{
+    rows.filter(|r| r.dirty).map(|r| A::from(r.model)).collect()
+}
+
+fn rows_per_statement<E: EntityTrait>() -> usize {
+    (MAX_PARAMS / E::Column::iter().count().max(1)).max(1)
+}
+
+async fn insert_rows<A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), IngestError>
+where
+    A: ActiveModelTrait + Send,
+{
+    for chunk in rows.chunks(rows_per_statement::<A::Entity>()) {
+        <A::Entity as EntityTrait>::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes whole rows by primary key: inserts the new ones, overwrites the stored ones (which this
+/// transaction has locked).
+async fn upsert_by_id<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), IngestError>
+where
+    E: EntityTrait,
+    A: ActiveModelTrait<Entity = E> + Send,
+{
+    let (ids, rest): (Vec<E::Column>, Vec<E::Column>) =
+        E::Column::iter().partition(|c| c.as_str() == "id");
+    let on_conflict = OnConflict::columns(ids).update_columns(rest).to_owned();
+    for chunk in rows.chunks(rows_per_statement::<E>()) {
+        E::insert_many(chunk.to_vec())
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn write_orders_hourly(
+    txn: &DatabaseTransaction,
+    sums: HashMap<OrdersKey, [i64; 9]>,
+) -> Result<(), IngestError> {
+    use orders_hourly::Column as O;
+    let rows: Vec<_> = sums
+        .into_iter()
+        .map(|((ws, hour, conn, currency), s)| orders_hourly::ActiveModel {
+            workspace_id: Set(ws),
+            hour: Set(hour),
+            connection_id: Set(conn),
+            currency: Set(currency),
+            orders: Set(s[0]),
+            cancelled_orders: Set(s[1]),
+            subtotal_minor: Set(s[2]),
+            discount_minor: Set(s[3]),
+            shipping_charged_minor: Set(s[4]),
+            tax_minor: Set(s[5]),
+            total_minor: Set(s[6]),
+            fees_minor: Set(s[7]),
+            refunded_minor: Set(s[8]),
+            ..Default::default()
+        })
+        .collect();
+    let on_conflict = add_on_conflict(
+        "orders_hourly",
+        &[O::WorkspaceId, O::Hour, O::ConnectionId, O::Currency],
+        &[
+            O::Orders,
+            O::CancelledOrders,
+            O::SubtotalMinor,
+            O::DiscountMinor,
+            O::ShippingChargedMinor,
+            O::TaxMinor,
+            O::TotalMinor,
+            O::FeesMinor,
+            O::RefundedMinor,
+        ],
+    );
+    for chunk in rows.chunks(rows_per_statement::<orders_hourly::Entity>()) {
+        orders_hourly::Entity::insert_many(chunk.to_vec())
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn write_sales_hourly(
+    txn: &DatabaseTransaction,
+    sums: HashMap<SalesKey, (Option<i64>, [i64; 5])>,
+) -> Result<(), IngestError> {
+    use sales_hourly::Column as S;
+    let rows: Vec<_> = sums
+        .into_iter()
+        .map(
+            |((ws, hour, conn, sku, currency), (variant_id, s))| sales_hourly::ActiveModel {
+                workspace_id: Set(ws),
+                hour: Set(hour),
+                connection_id: Set(conn),
+                sku: Set(sku),
+                variant_id: Set(variant_id),
+                currency: Set(currency),
+                units: Set(s[0]),
+                gross_minor: Set(s[1]),
+                discount_minor: Set(s[2]),
+                cogs_minor: Set(s[3]),
+                returned_units: Set(s[4]),
+                ..Default::default()
+            },
+        )
+        .collect();
+    let on_conflict = add_on_conflict(
+        "sales_hourly",
+        &[
+            S::WorkspaceId,
+            S::Hour,
+            S::ConnectionId,
+            S::Sku,
+            S::Currency,
+        ],
+        &[
+            S::Units,
+            S::GrossMinor,
+            S::DiscountMinor,
+            S::CogsMinor,
+            S::ReturnedUnits,
+        ],
+    );
+    for chunk in rows.chunks(rows_per_statement::<sales_hourly::Entity>()) {
+        sales_hourly::Entity::insert_many(chunk.to_vec())
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Primary keys handed out before the rows are written, so a run can link rows (orders → lines, ledger ids in
+/// notifications) without a round trip per row. SQLite has one writer, which this transaction is: ids
+/// continue from the table's highest. PostgreSQL draws them from the table's sequence in blocks.
+struct Ids {
+    backend: DbBackend,
+    /// PostgreSQL: ids drawn and not yet used.
+    free: HashMap<&'static str, std::collections::VecDeque<i64>>,
+    /// SQLite: the next id per table.
+    next: HashMap<&'static str, i64>,
+    /// PostgreSQL: how many ids the next draw takes; doubles per draw.
+    block: HashMap<&'static str, usize>,
+}
+
+impl Ids {
+    fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            free: HashMap::new(),
+            next: HashMap::new(),
+            block: HashMap::new(),
+        }
+    }
+
+    async fn next(&mut self, db: &impl ConnectionTrait, table: &'static str) -> Result<i64, DbErr> {
+        if self.backend == DbBackend::Postgres {
+            if let Some(id) = self.free.get_mut(table).and_then(|f| f.pop_front()) {
+                return Ok(id);
+            }
+            let n = self.block.entry(table).or_insert(16);
+            let sql = format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {n})"
+            );
+            *n = (*n * 2).min(4096);
+            let rows = db
+                .query_all_raw(Statement::from_string(self.backend, sql))
+                .await?;
+            let free = self.free.entry(table).or_default();
+            for r in rows {
+                free.push_back(r.try_get_by_index::<i64>(0)?);
+            }
+            return free
+                .pop_front()
+                .ok_or_else(|| DbErr::Custom(format!("no id drawn for {table}")));
+        }
+        if let Some(next) = self.next.get_mut(table) {
+            *next += 1;
+            return Ok(*next - 1);
+        }
+        let sql = format!(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), \
+             COALESCE((SELECT MAX(id) FROM \"{table}\"), 0))"
+        );
+        let row = db
+            .query_one_raw(Statement::from_string(self.backend, sql))
+            .await?
+            .ok_or_else(|| DbErr::Custom(format!("no id for {table}")))?;
+        let id = row.try_get_by_index::<i64>(0)? + 1;
+        self.next.insert(table, id + 1);
+        Ok(id)
+    }
+}
