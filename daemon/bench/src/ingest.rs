@@ -1,5 +1,7 @@
-//! Write-path throughput. Catalog and opening stock are loaded untimed; the timed part is the demo's activity
-//! (orders and their lifecycle, returns, shipments, ads, content, funnel) in batches of `batch` events.
+//! Write-path throughput. Catalog and opening stock are loaded untimed; two streams are timed in batches of
+//! `batch` events, each into a fresh database: the demo's whole activity (orders and their lifecycle, returns,
+//! shipments, ads, content, funnel), and its order events alone (placements and status changes, as a
+//! connector's order sync delivers them).
 
 use crate::median;
 use creatorflow_core::ingest::{IngestEvent, Payload};
@@ -72,7 +74,44 @@ pub async fn load(
 struct Run {
     events_per_s: f64,
     order_events_per_s: f64,
+    order_stream_per_s: f64,
     baseline_rows_per_s: f64,
+}
+
+fn is_order_event(e: &IngestEvent) -> bool {
+    matches!(
+        e.payload,
+        Payload::OrderUpserted(_) | Payload::OrderStatusChanged(_)
+    )
+}
+
+/// Seconds to apply `events` in batches, every event required to succeed.
+async fn timed(ingest: &Ingest, events: &[IngestEvent], batch: usize) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    for chunk in events.chunks(batch) {
+        for r in ingest.apply_batch(chunk).await? {
+            r?;
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Order events alone into a fresh database holding the catalog and opening stock.
+async fn order_stream(
+    sync: Synchronous,
+    orders: usize,
+    skus: usize,
+    batch: usize,
+) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let store = open(dir.path(), sync).await?;
+    let demo = demo_workspace(&store, skus, orders).await?;
+    let ingest = Ingest::new(store.clone(), EventBus::default());
+    load(&ingest, demo.catalog().chain(demo.opening_stock()), batch).await?;
+    let events: Vec<IngestEvent> = demo.activity().filter(is_order_event).collect();
+    let secs = timed(&ingest, &events, batch).await?;
+    store.close().await?;
+    Ok(events.len() as f64 / secs)
 }
 
 async fn one_run(
@@ -87,22 +126,8 @@ async fn one_run(
     let ingest = Ingest::new(store.clone(), EventBus::default());
     load(&ingest, demo.catalog().chain(demo.opening_stock()), batch).await?;
     let activity: Vec<IngestEvent> = demo.activity().collect();
-    let order_events = activity
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.payload,
-                Payload::OrderUpserted(_) | Payload::OrderStatusChanged(_)
-            )
-        })
-        .count();
-    let started = Instant::now();
-    for chunk in activity.chunks(batch) {
-        for r in ingest.apply_batch(chunk).await? {
-            r?;
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
+    let order_events = activity.iter().filter(|e| is_order_event(e)).count();
+    let secs = timed(&ingest, &activity, batch).await?;
     // Reference: the same number of rows as plain multi-row inserts, one transaction per batch.
     store
         .execute_unprepared(
@@ -129,21 +154,43 @@ async fn one_run(
     }
     let baseline = started.elapsed().as_secs_f64();
     store.close().await?;
+    drop(dir);
     Ok(Run {
         events_per_s: activity.len() as f64 / secs,
         order_events_per_s: order_events as f64 / secs,
+        order_stream_per_s: order_stream(sync, orders, skus, batch).await?,
         baseline_rows_per_s: activity.len() as f64 / baseline,
     })
 }
 
-pub async fn run(orders: usize, skus: usize, batch: usize, runs: usize) -> anyhow::Result<()> {
+pub async fn run(
+    orders: usize,
+    skus: usize,
+    batch: usize,
+    runs: usize,
+    orders_only: bool,
+) -> anyhow::Result<()> {
+    if orders_only {
+        for (name, sync) in [("NORMAL", Synchronous::Normal), ("FULL", Synchronous::Full)] {
+            let mut results = Vec::new();
+            for _ in 0..runs.max(1) {
+                results.push(order_stream(sync, orders, skus, batch).await?);
+            }
+            println!(
+                "order stream, {name}: {:.0} order events/s (median of {})",
+                median(results),
+                runs.max(1)
+            );
+        }
+        return Ok(());
+    }
     println!(
         "ingest: {orders} orders over {skus} SKUs, batches of {batch} events, {runs} run(s) per mode"
     );
     println!(
-        "| synchronous | events/s (median) | order events/s (median) | plain inserts rows/s (median) | write path / plain |"
+        "| synchronous | all activity: events/s | all activity: order events/s | order stream: order events/s | plain inserts rows/s | all activity / plain |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for (name, sync) in [("NORMAL", Synchronous::Normal), ("FULL", Synchronous::Full)] {
         let mut results = Vec::new();
         for _ in 0..runs.max(1) {
@@ -151,9 +198,10 @@ pub async fn run(orders: usize, skus: usize, batch: usize, runs: usize) -> anyho
         }
         let ev = median(results.iter().map(|r| r.events_per_s).collect());
         let ord = median(results.iter().map(|r| r.order_events_per_s).collect());
+        let stream = median(results.iter().map(|r| r.order_stream_per_s).collect());
         let base = median(results.iter().map(|r| r.baseline_rows_per_s).collect());
         println!(
-            "| {name} | {ev:.0} | {ord:.0} | {base:.0} | {:.3} |",
+            "| {name} | {ev:.0} | {ord:.0} | {stream:.0} | {base:.0} | {:.3} |",
             ev / base
         );
     }

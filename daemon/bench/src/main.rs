@@ -37,6 +37,9 @@ enum Command {
         batch: usize,
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Time only the order stream (for profiling it).
+        #[arg(long)]
+        orders_only: bool,
     },
     /// Latency from an accepted mutation to its subscription message, at a fixed request rate.
     Latency {
@@ -80,7 +83,8 @@ fn main() -> anyhow::Result<()> {
                 skus,
                 batch,
                 runs,
-            } => ingest::run(orders, skus, batch, runs).await,
+                orders_only,
+            } => ingest::run(orders, skus, batch, runs, orders_only).await,
             Command::Latency { rate, seconds } => latency::run(rate, seconds).await,
             Command::StockQuery { skus, runs } => query::run(skus, runs).await,
         }

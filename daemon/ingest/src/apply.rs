@@ -7,7 +7,7 @@ use creatorflow_core::ingest::{IngestEvent, Payload, Source};
 use creatorflow_core::{DomainEvent, WorkspaceId};
 use creatorflow_store::entity::{alert_event, connection, ingest_event, location, variant};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
     TryInsertResult,
 };
 use std::collections::{HashMap, HashSet};
@@ -24,8 +24,9 @@ pub(crate) struct Cache {
     pub variants: HashMap<(i64, String), variant::Model>,
     pub variants_by_id: HashMap<i64, variant::Model>,
     pub levels: HashSet<(i64, i64)>,
-    /// Unresolved alerts per workspace as (kind, subject), so threshold checks need no query.
-    pub active_alerts: HashMap<i64, HashSet<(String, String)>>,
+    /// Kinds of unresolved alerts per (workspace, subject), loaded per subject on first use, so threshold
+    /// checks query once per subject and transaction.
+    pub open_alerts: HashMap<(i64, String), HashSet<String>>,
 }
 
 impl Cache {
@@ -62,22 +63,55 @@ impl Cache {
         Ok(l)
     }
 
-    /// Loads the workspace's unresolved alerts unless they are known.
-    pub async fn load_active_alerts(
+    /// The kinds of the subject's unresolved alerts.
+    pub async fn open_alerts(
         &mut self,
         txn: &DatabaseTransaction,
         ws: i64,
-    ) -> Result<&mut HashSet<(String, String)>, IngestError> {
-        if !self.active_alerts.contains_key(&ws) {
+        subject: &str,
+    ) -> Result<&mut HashSet<String>, IngestError> {
+        let key = (ws, subject.to_owned());
+        if !self.open_alerts.contains_key(&key) {
+            self.load_open_alerts(txn, ws, vec![subject.to_owned()])
+                .await?;
+        }
+        Ok(self.open_alerts.entry(key).or_default())
+    }
+
+    /// Loads the unresolved alerts of every subject not known yet, with `IN` queries.
+    pub async fn load_open_alerts(
+        &mut self,
+        txn: &DatabaseTransaction,
+        ws: i64,
+        subjects: Vec<String>,
+    ) -> Result<(), IngestError> {
+        use alert_event::Column as A;
+        let missing: Vec<String> = subjects
+            .into_iter()
+            .filter(|s| !self.open_alerts.contains_key(&(ws, s.clone())))
+            .collect();
+        for chunk in missing.chunks(2000) {
+            for s in chunk {
+                self.open_alerts.insert((ws, s.clone()), HashSet::new());
+            }
             let rows = alert_event::Entity::find()
-                .filter(alert_event::Column::WorkspaceId.eq(ws))
-                .filter(alert_event::Column::ResolvedAt.is_null())
+                .select_only()
+                .column(A::Subject)
+                .column(A::Kind)
+                .filter(A::WorkspaceId.eq(ws))
+                .filter(A::Subject.is_in(chunk.iter().cloned()))
+                .filter(A::ResolvedAt.is_null())
+                .into_tuple::<(String, String)>()
                 .all(txn)
                 .await?;
-            self.active_alerts
-                .insert(ws, rows.into_iter().map(|a| (a.kind, a.subject)).collect());
+            for (subject, kind) in rows {
+                self.open_alerts
+                    .entry((ws, subject))
+                    .or_default()
+                    .insert(kind);
+            }
         }
-        Ok(self.active_alerts.entry(ws).or_default())
+        Ok(())
     }
 }
 
@@ -150,9 +184,12 @@ impl Ctx<'_> {
         !self.cache.levels.insert((variant_id, location_id))
     }
 
-    pub async fn active_alerts(&mut self) -> Result<&mut HashSet<(String, String)>, IngestError> {
+    pub async fn open_alerts(
+        &mut self,
+        subject: &str,
+    ) -> Result<&mut HashSet<String>, IngestError> {
         self.cache
-            .load_active_alerts(self.txn, self.workspace_id)
+            .open_alerts(self.txn, self.workspace_id, subject)
             .await
     }
 }

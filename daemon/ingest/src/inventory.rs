@@ -14,9 +14,7 @@ use creatorflow_store::entity::{
     alert_event, inventory_ledger, inventory_level, location, variant,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 /// Why stock moved; stored in the ledger so every change explains itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,7 +292,8 @@ pub(crate) async fn move_stock(
     let mut before = after.clone();
     before.on_hand -= m.on_hand;
     before.committed -= m.committed;
-    ctx.published.push(change_notice(&m, entry.id, reason, &after));
+    ctx.published
+        .push(change_notice(&m, entry.id, reason, &after));
     stock_alerts(ctx, m.variant, m.location, &before, &after).await?;
     Ok(after)
 }
@@ -486,7 +485,10 @@ async fn stock_alerts(
     let subject = format!("{}@{}", variant.sku, loc.name);
     for t in thresholds(&subject, before, after) {
         if t.raise {
-            raise(ctx, t.kind, t.severity, &subject, &t.message, variant, loc, after).await?;
+            raise(
+                ctx, t.kind, t.severity, &subject, &t.message, variant, loc, after,
+            )
+            .await?;
         } else if t.clear {
             resolve(ctx, t.kind, &subject).await?;
         }
@@ -505,11 +507,7 @@ async fn raise(
     loc: &location::Model,
     level: &inventory_level::Model,
 ) -> Result<(), IngestError> {
-    if !ctx
-        .active_alerts()
-        .await?
-        .insert((kind.to_owned(), subject.to_owned()))
-    {
+    if !ctx.open_alerts(subject).await?.insert(kind.to_owned()) {
         return Ok(());
     }
     let row = alert_event::ActiveModel {
@@ -538,11 +536,7 @@ async fn raise(
 }
 
 async fn resolve(ctx: &mut Ctx<'_>, kind: &str, subject: &str) -> Result<(), IngestError> {
-    if !ctx
-        .active_alerts()
-        .await?
-        .remove(&(kind.to_owned(), subject.to_owned()))
-    {
+    if !ctx.open_alerts(subject).await?.remove(kind) {
         return Ok(());
     }
     alert_event::Entity::update_many()

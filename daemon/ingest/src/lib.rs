@@ -242,8 +242,7 @@ impl Ingest {
                 continue;
             }
             if !run.is_empty() {
-                let applied =
-                    order_batch::apply(&txn, &run, &mut published, &mut cache).await?;
+                let applied = order_batch::apply(&txn, &run, &mut published, &mut cache).await?;
                 results.extend(applied);
                 run.clear();
             }

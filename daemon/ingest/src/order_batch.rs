@@ -26,7 +26,8 @@ use creatorflow_store::entity::{
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, Set,
+    Statement,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -99,10 +100,9 @@ struct Run<'a> {
     cache: &'a mut Cache,
     published: &'a mut Vec<DomainEvent>,
     workspaces: HashSet<i64>,
-    /// Source ids this run recorded and has not yet handed to an event.
+    /// Source ids this run recorded and has not handed to an applied event; those left at flush belong to
+    /// refused events and are deleted, so the events can be retried.
     fresh: HashSet<EventKey>,
-    /// Source ids recorded for events that were then refused; deleted at flush.
-    unremember: Vec<EventKey>,
     orders: HashMap<SourceKey, OrderSlot>,
     identities: HashMap<SourceKey, i64>,
     by_email: HashMap<(i64, String), i64>,
@@ -132,7 +132,6 @@ impl<'a> Run<'a> {
             published,
             workspaces: HashSet::new(),
             fresh: HashSet::new(),
-            unremember: Vec::new(),
             orders: HashMap::new(),
             identities: HashMap::new(),
             by_email: HashMap::new(),
@@ -362,6 +361,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        let mut by_email_rows = Vec::new();
         for (ws, hashes) in emails {
             for chunk in distinct(hashes).chunks(IN_CHUNK) {
                 for c in customer::Entity::find()
@@ -374,11 +374,30 @@ impl<'a> Run<'a> {
                     if let Some(h) = &c.email_hash {
                         self.by_email.entry((ws, h.clone())).or_insert(c.id);
                     }
-                    customer_ids.push(c.id);
+                    by_email_rows.push(c);
                 }
             }
         }
-        for chunk in distinct(customer_ids).chunks(IN_CHUNK) {
+        // Rows read by e-mail are locked below with the others only on PostgreSQL, where it matters.
+        let locking = self.txn.get_database_backend() == DbBackend::Postgres;
+        for c in by_email_rows {
+            if locking {
+                customer_ids.push(c.id);
+            } else {
+                self.customers.insert(
+                    c.id,
+                    Row {
+                        model: c,
+                        dirty: false,
+                    },
+                );
+            }
+        }
+        let customer_ids: Vec<i64> = distinct(customer_ids)
+            .into_iter()
+            .filter(|id| !self.customers.contains_key(id))
+            .collect();
+        for chunk in customer_ids.chunks(IN_CHUNK) {
             for c in customer::Entity::find()
                 .filter(customer::Column::Id.is_in(chunk.iter().copied()))
                 .lock_exclusive()
@@ -395,6 +414,7 @@ impl<'a> Run<'a> {
             }
         }
 
+        let alert_skus = sku_set.clone();
         // Units sold over every velocity window of the run.
         let times = events.iter().map(|e| e.occurred_at);
         if let (Some(first), Some(last)) = (times.clone().min(), times.max()) {
@@ -407,8 +427,20 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        for ws in distinct(events.iter().map(|e| e.workspace_id.0)) {
-            self.cache.load_active_alerts(self.txn, ws).await?;
+        // Open alerts of every SKU of the run at every location of its workspace.
+        for (ws, skus) in alert_skus {
+            let names: Vec<String> = location::Entity::find()
+                .filter(location::Column::WorkspaceId.eq(ws))
+                .all(self.txn)
+                .await?
+                .into_iter()
+                .map(|l| l.name)
+                .collect();
+            let subjects = skus
+                .iter()
+                .flat_map(|sku| names.iter().map(move |n| format!("{sku}@{n}")))
+                .collect();
+            self.cache.load_open_alerts(self.txn, ws, subjects).await?;
         }
         Ok(())
     }
@@ -433,26 +465,66 @@ impl<'a> Run<'a> {
                 });
             }
         }
+        let on_conflict = OnConflict::columns([C::WorkspaceId, C::Source, C::SourceEventId])
+            .do_nothing()
+            .to_owned();
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            // Concurrent writers: only the rows this insert returns are ours.
+            for chunk in rows.chunks(MAX_PARAMS / 6) {
+                let res = ingest_event::Entity::insert_many(chunk.to_vec())
+                    .on_conflict(on_conflict.clone())
+                    .exec_with_returning(self.txn)
+                    .await;
+                let stored = match res {
+                    Ok(rows) => rows,
+                    Err(DbErr::RecordNotInserted) => Vec::new(),
+                    Err(e) => return Err(e.into()),
+                };
+                self.fresh.extend(
+                    stored
+                        .into_iter()
+                        .map(|r| (r.workspace_id, r.source, r.source_event_id)),
+                );
+            }
+            return Ok(());
+        }
+        // SQLite: this transaction is the only writer, so the rows above the previous highest id are ours,
+        // and when every row went in there is nothing to look up.
+        let before = self
+            .txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COALESCE(MAX(id), 0) FROM ingest_events",
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0);
+        let mut inserted = 0;
         for chunk in rows.chunks(MAX_PARAMS / 6) {
-            let res = ingest_event::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::columns([C::WorkspaceId, C::Source, C::SourceEventId])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_with_returning(self.txn)
-                .await;
-            let stored = match res {
-                Ok(rows) => rows,
-                Err(DbErr::RecordNotInserted) => Vec::new(),
+            inserted += match ingest_event::Entity::insert_many(chunk.to_vec())
+                .on_conflict(on_conflict.clone())
+                .exec_without_returning(self.txn)
+                .await
+            {
+                Ok(n) => n,
+                Err(DbErr::RecordNotInserted) => 0,
                 Err(e) => return Err(e.into()),
             };
-            self.fresh.extend(
-                stored
-                    .into_iter()
-                    .map(|r| (r.workspace_id, r.source, r.source_event_id)),
-            );
         }
+        if inserted == keys.len() as u64 {
+            self.fresh = keys;
+            return Ok(());
+        }
+        let stored = ingest_event::Entity::find()
+            .filter(C::Id.gt(before))
+            .all(self.txn)
+            .await?;
+        self.fresh.extend(
+            stored
+                .into_iter()
+                .map(|r| (r.workspace_id, r.source, r.source_event_id)),
+        );
         Ok(())
     }
 
@@ -515,10 +587,11 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// A refused event is not remembered, so it can be retried.
+    /// A refused event is not remembered: a later copy in the run is treated as new, and the recorded id is
+    /// deleted at flush unless that copy is applied.
     fn forget(&mut self, e: &IngestEvent) {
         if self.workspaces.contains(&e.workspace_id.0) {
-            self.unremember.push(event_key(e));
+            self.fresh.insert(event_key(e));
         }
     }
 
@@ -569,9 +642,9 @@ impl<'a> Run<'a> {
             (Some((old, _)), None) if old.location_id.is_some() => None,
             _ => Some(self.location(ws, o.location.as_deref()).await?),
         };
-        let state = existing
-            .as_ref()
-            .map_or(StockState::None, |(old, _)| StockState::parse(&old.stock_state));
+        let state = existing.as_ref().map_or(StockState::None, |(old, _)| {
+            StockState::parse(&old.stock_state)
+        });
         let mut saved = match &existing {
             Some((old, _)) => old.clone(),
             None => order::Model {
@@ -752,7 +825,9 @@ impl<'a> Run<'a> {
             (StockState::Reserved, StockState::None) => (0, -1, LedgerReason::OrderReleased),
             _ => return Ok(order),
         };
-        let loc = self.location_or_default(order.workspace_id, order.location_id).await?;
+        let loc = self
+            .location_or_default(order.workspace_id, order.location_id)
+            .await?;
         for line in lines {
             let Some(variant_id) = line.variant_id else {
                 continue; // A SKU we do not stock (e.g. a gift card) moves no inventory.
@@ -785,7 +860,9 @@ impl<'a> Run<'a> {
         m: Move<'_>,
     ) -> Result<inventory_level::Model, IngestError> {
         let now = Utc::now();
-        let level = self.level(m.variant.workspace_id, m.variant.id, m.location.id, now).await?;
+        let level = self
+            .level(m.variant.workspace_id, m.variant.id, m.location.id, now)
+            .await?;
         let before = level.model.clone();
         level.model.on_hand += m.on_hand;
         level.model.committed += m.committed;
@@ -826,7 +903,8 @@ impl<'a> Run<'a> {
                 };
                 self.raise(e, alert, m.variant, m.location, &after).await?;
             } else if t.clear {
-                self.resolve(e, m.variant.workspace_id, t.kind, &subject);
+                self.resolve(e, m.variant.workspace_id, t.kind, &subject)
+                    .await?;
             }
         }
         Ok(after)
@@ -858,7 +936,7 @@ impl<'a> Run<'a> {
                 };
                 self.raise(e, alert, v, loc, after).await?;
             }
-            None => self.resolve(e, ws, "velocity_spike", &subject),
+            None => self.resolve(e, ws, "velocity_spike", &subject).await?,
         }
         let cover = after.lead_time_days.and_then(|lead| {
             let week_units = self.units_in(ws, &v.sku, w.cover_week);
@@ -874,7 +952,7 @@ impl<'a> Run<'a> {
                 };
                 self.raise(e, alert, v, loc, after).await?;
             }
-            None => self.resolve(e, ws, "days_of_cover", &subject),
+            None => self.resolve(e, ws, "days_of_cover", &subject).await?,
         }
         Ok(())
     }
@@ -896,8 +974,8 @@ impl<'a> Run<'a> {
         level: &inventory_level::Model,
     ) -> Result<(), IngestError> {
         let ws = v.workspace_id;
-        let active = self.cache.active_alerts.entry(ws).or_default();
-        if !active.insert((alert.kind.to_owned(), alert.subject.to_owned())) {
+        let open = self.cache.open_alerts(self.txn, ws, alert.subject).await?;
+        if !open.insert(alert.kind.to_owned()) {
             return Ok(());
         }
         let id = self.ids.next(self.txn, "alert_events").await?;
@@ -924,13 +1002,22 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn resolve(&mut self, e: &IngestEvent, ws: i64, kind: &str, subject: &str) {
-        let active = self.cache.active_alerts.entry(ws).or_default();
-        if !active.remove(&(kind.to_owned(), subject.to_owned())) {
-            return;
+    async fn resolve(
+        &mut self,
+        e: &IngestEvent,
+        ws: i64,
+        kind: &str,
+        subject: &str,
+    ) -> Result<(), IngestError> {
+        let open = self.cache.open_alerts(self.txn, ws, subject).await?;
+        if !open.remove(kind) {
+            return Ok(());
         }
         let staged = self.alerts.iter_mut().rev().find(|a| {
-            a.workspace_id == ws && a.kind == kind && a.subject == subject && a.resolved_at.is_none()
+            a.workspace_id == ws
+                && a.kind == kind
+                && a.subject == subject
+                && a.resolved_at.is_none()
         });
         match staged {
             Some(a) => a.resolved_at = Some(e.occurred_at),
@@ -938,6 +1025,7 @@ impl<'a> Run<'a> {
                 .resolves
                 .push((ws, kind.to_owned(), subject.to_owned(), e.occurred_at)),
         }
+        Ok(())
     }
 
     /// Adds `sign` × the order's contribution (and its lines') to the hourly rollups.
@@ -972,7 +1060,13 @@ impl<'a> Run<'a> {
         for l in lines {
             let (variant_id, sums) = self
                 .sales_hourly
-                .entry((ws, c.hour, c.connection_id, l.sku.clone(), c.currency.clone()))
+                .entry((
+                    ws,
+                    c.hour,
+                    c.connection_id,
+                    l.sku.clone(),
+                    c.currency.clone(),
+                ))
                 .or_insert((l.variant_id, [0; 5]));
             if variant_id.is_none() {
                 *variant_id = l.variant_id;
@@ -1173,7 +1267,7 @@ impl<'a> Run<'a> {
     /// lines, levels with their ledger entries, then alerts and rollups.
     async fn flush(self) -> Result<(), IngestError> {
         let txn = self.txn;
-        for (ws, source, id) in &self.unremember {
+        for (ws, source, id) in &self.fresh {
             ingest_event::Entity::delete_many()
                 .filter(ingest_event::Column::WorkspaceId.eq(*ws))
                 .filter(ingest_event::Column::Source.eq(source.as_str()))
@@ -1182,7 +1276,18 @@ impl<'a> Run<'a> {
                 .await?;
         }
         let customers: Vec<customer::ActiveModel> = dirty(self.customers.into_values());
-        upsert_by_id(txn, customers).await?;
+        upsert_by_id(
+            txn,
+            customers,
+            &[
+                "workspace_id",
+                "email_hash",
+                "display_name",
+                "currency",
+                "created_at",
+            ],
+        )
+        .await?;
         insert_rows(txn, self.new_identities).await?;
         let mut delete_lines = Vec::new();
         let mut new_lines = Vec::new();
@@ -1198,7 +1303,12 @@ impl<'a> Run<'a> {
                 orders.push(order::ActiveModel::from(slot.order));
             }
         }
-        upsert_by_id(txn, orders).await?;
+        upsert_by_id(
+            txn,
+            orders,
+            &["workspace_id", "connection_id", "external_id", "created_at"],
+        )
+        .await?;
         for chunk in delete_lines.chunks(IN_CHUNK) {
             order_line::Entity::delete_many()
                 .filter(order_line::Column::OrderId.is_in(chunk.iter().copied()))
@@ -1207,7 +1317,7 @@ impl<'a> Run<'a> {
         }
         insert_rows(txn, new_lines).await?;
         let levels: Vec<inventory_level::ActiveModel> = dirty(self.levels.into_values());
-        upsert_by_id(txn, levels).await?;
+        upsert_by_id(txn, levels, &["workspace_id", "variant_id", "location_id"]).await?;
         insert_rows(
             txn,
             self.ledger
@@ -1248,11 +1358,7 @@ struct Alert<'s> {
 }
 
 fn event_key(e: &IngestEvent) -> EventKey {
-    (
-        e.workspace_id.0,
-        e.source.key(),
-        e.source_event_id.clone(),
-    )
+    (e.workspace_id.0, e.source.key(), e.source_event_id.clone())
 }
 
 fn customer_email_hash(c: &CustomerRef) -> Option<String> {
@@ -1293,15 +1399,20 @@ where
     Ok(())
 }
 
-/// Writes whole rows by primary key: inserts the new ones, overwrites the stored ones (which this
-/// transaction has locked).
-async fn upsert_by_id<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), IngestError>
+/// Writes rows by primary key: inserts the new ones, overwrites the stored ones (which this transaction has
+/// locked) except for the `fixed` columns, which never change once written and so spare their indexes.
+async fn upsert_by_id<E, A>(
+    txn: &DatabaseTransaction,
+    rows: Vec<A>,
+    fixed: &[&str],
+) -> Result<(), IngestError>
 where
     E: EntityTrait,
     A: ActiveModelTrait<Entity = E> + Send,
 {
     let (ids, rest): (Vec<E::Column>, Vec<E::Column>) =
         E::Column::iter().partition(|c| c.as_str() == "id");
+    let rest = rest.into_iter().filter(|c| !fixed.contains(&c.as_str()));
     let on_conflict = OnConflict::columns(ids).update_columns(rest).to_owned();
     for chunk in rows.chunks(rows_per_statement::<E>()) {
         E::insert_many(chunk.to_vec())
@@ -1319,22 +1430,24 @@ async fn write_orders_hourly(
     use orders_hourly::Column as O;
     let rows: Vec<_> = sums
         .into_iter()
-        .map(|((ws, hour, conn, currency), s)| orders_hourly::ActiveModel {
-            workspace_id: Set(ws),
-            hour: Set(hour),
-            connection_id: Set(conn),
-            currency: Set(currency),
-            orders: Set(s[0]),
-            cancelled_orders: Set(s[1]),
-            subtotal_minor: Set(s[2]),
-            discount_minor: Set(s[3]),
-            shipping_charged_minor: Set(s[4]),
-            tax_minor: Set(s[5]),
-            total_minor: Set(s[6]),
-            fees_minor: Set(s[7]),
-            refunded_minor: Set(s[8]),
-            ..Default::default()
-        })
+        .map(
+            |((ws, hour, conn, currency), s)| orders_hourly::ActiveModel {
+                workspace_id: Set(ws),
+                hour: Set(hour),
+                connection_id: Set(conn),
+                currency: Set(currency),
+                orders: Set(s[0]),
+                cancelled_orders: Set(s[1]),
+                subtotal_minor: Set(s[2]),
+                discount_minor: Set(s[3]),
+                shipping_charged_minor: Set(s[4]),
+                tax_minor: Set(s[5]),
+                total_minor: Set(s[6]),
+                fees_minor: Set(s[7]),
+                refunded_minor: Set(s[8]),
+                ..Default::default()
+            },
+        )
         .collect();
     let on_conflict = add_on_conflict(
         "orders_hourly",

@@ -9,13 +9,9 @@ use crate::rollup::{self, OrderContribution, SalesDelta};
 use crate::settings::ReserveOn;
 use crate::{IngestError, Outcome};
 use chrono::{DateTime, Utc};
-use creatorflow_core::ingest::{
-    OrderStatus, RefundRecord, ShipmentRecord,
-};
+use creatorflow_core::ingest::{OrderStatus, RefundRecord, ShipmentRecord};
 use creatorflow_core::{DomainEvent, OrderId, WorkspaceId};
-use creatorflow_store::entity::{
-    order, order_line, refund, refund_line, shipment,
-};
+use creatorflow_store::entity::{order, order_line, refund, refund_line, shipment};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };

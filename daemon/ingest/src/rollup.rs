@@ -175,7 +175,9 @@ pub(crate) async fn add_sales(
 }
 
 /// `ON CONFLICT (keys) DO UPDATE SET col = table.col + excluded.col` for every summed column.
-pub(crate) fn add_on_conflict<C: sea_orm::ColumnTrait + Copy + sea_orm::sea_query::IntoIden + 'static>(
+pub(crate) fn add_on_conflict<
+    C: sea_orm::ColumnTrait + Copy + sea_orm::sea_query::IntoIden + 'static,
+>(
     table: &str,
     keys: &[C],
     sums: &[C],

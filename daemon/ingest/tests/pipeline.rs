@@ -877,6 +877,39 @@ async fn batches_commit_together_with_per_event_results() {
 }
 
 #[tokio::test]
+async fn a_refused_order_event_is_not_remembered_within_or_after_its_batch() {
+    for db in backends() {
+        let env = env(&db).await;
+        let early = env.event(status("o7", OrderStatus::Paid, 2));
+        let lone = env.event(status("o8", OrderStatus::Cancelled, 3));
+        let events = vec![
+            early.clone(),
+            lone.clone(),
+            env.event(order_payload("o7", OrderStatus::Pending, 1, 1)),
+            // The same status change again, now that its order exists: applied, not a duplicate.
+            early.clone(),
+        ];
+        let results = env.ingest.apply_batch(&events).await.expect("batch");
+        assert!(matches!(results[0], Err(IngestError::NotFound(_))));
+        assert!(matches!(results[1], Err(IngestError::NotFound(_))));
+        assert!(matches!(results[2], Ok(Outcome::Applied)));
+        assert!(matches!(results[3], Ok(Outcome::Applied)));
+        assert_eq!(
+            env.ingest.apply(early).await.expect("again"),
+            Outcome::Duplicate
+        );
+        // The refused event left no trace: once its order exists it applies.
+        env.ok(order_payload("o8", OrderStatus::Pending, 1, 1))
+            .await;
+        assert_eq!(
+            env.ingest.apply(lone).await.expect("retry"),
+            Outcome::Applied
+        );
+        env.assert_consistent().await;
+    }
+}
+
+#[tokio::test]
 async fn verify_finds_drift_and_rebuild_repairs_it() {
     for db in backends() {
         let env = env(&db).await;

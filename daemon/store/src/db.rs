@@ -85,6 +85,7 @@ impl Store {
                 // Checkpoints normally run inside a committing writer and stall it; `checkpoint_wal` does
                 // them off the write path. This threshold is only the safety net if it cannot keep up.
                 .pragma("wal_autocheckpoint", "10000")
+                .pragma("cache_size", "-65536")
                 .synchronous(sync)
                 .foreign_keys(true)
                 .busy_timeout(busy)

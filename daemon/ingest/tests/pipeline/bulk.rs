@@ -93,26 +93,38 @@ async fn state(ingest: &Ingest) -> Vec<String> {
     ));
     rows!(order_line::Entity, |l: order_line::Model| format!(
         "{} {:?} {} {} {} {:?} {}",
-        l.sku, l.external_id, l.quantity, l.unit_price_minor, l.discount_minor, l.unit_cost_minor, l.currency
+        l.sku,
+        l.external_id,
+        l.quantity,
+        l.unit_price_minor,
+        l.discount_minor,
+        l.unit_cost_minor,
+        l.currency
     ));
-    rows!(inventory_level::Entity, |l: inventory_level::Model| format!(
-        "{} {} {} {} {} {}",
-        l.variant_id, l.location_id, l.on_hand, l.committed, l.incoming, l.version
-    ));
-    rows!(inventory_ledger::Entity, |e: inventory_ledger::Model| format!(
-        "{} {} {} {} {} {} {} {} {} {} {}",
-        e.source_event_id,
-        e.variant_id,
-        e.location_id,
-        e.reason,
-        e.delta_on_hand,
-        e.delta_committed,
-        e.delta_incoming,
-        e.on_hand_after,
-        e.committed_after,
-        e.incoming_after,
-        e.occurred_at
-    ));
+    rows!(
+        inventory_level::Entity,
+        |l: inventory_level::Model| format!(
+            "{} {} {} {} {} {}",
+            l.variant_id, l.location_id, l.on_hand, l.committed, l.incoming, l.version
+        )
+    );
+    rows!(
+        inventory_ledger::Entity,
+        |e: inventory_ledger::Model| format!(
+            "{} {} {} {} {} {} {} {} {} {} {}",
+            e.source_event_id,
+            e.variant_id,
+            e.location_id,
+            e.reason,
+            e.delta_on_hand,
+            e.delta_committed,
+            e.delta_incoming,
+            e.on_hand_after,
+            e.committed_after,
+            e.incoming_after,
+            e.occurred_at
+        )
+    );
     rows!(customer::Entity, |c: customer::Model| format!(
         "{:?} {:?} {} {} {:?} {:?} {}",
         c.email_hash,

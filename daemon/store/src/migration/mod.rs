@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_domain;
+mod m20261122_000001_open_alerts;
 
 /// Applies every migration of this crate in order.
 pub struct Migrator;
@@ -10,7 +11,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_domain::Migration)]
+        vec![
+            Box::new(m20261121_000001_domain::Migration),
+            Box::new(m20261122_000001_open_alerts::Migration),
+        ]
     }
 }
 
