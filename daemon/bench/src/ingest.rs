@@ -1,7 +1,8 @@
 //! Write-path throughput. Catalog and opening stock are loaded untimed; two streams are timed in batches of
 //! `batch` events, each into a fresh database: the demo's whole activity (orders and their lifecycle, returns,
 //! shipments, ads, content, funnel), and its order events alone (placements and status changes, as a
-//! connector's order sync delivers them).
+//! connector's order sync delivers them). As in the daemon, the WAL is checkpointed every second in the
+//! background while the clock runs.
 
 use crate::median;
 use creatorflow_core::ingest::{IngestEvent, Payload};
@@ -13,6 +14,28 @@ use creatorflow_store::{
 };
 use sea_orm::ConnectionTrait;
 use std::time::Instant;
+
+/// Checkpoints the WAL every second in the background, as the daemon does, until dropped.
+struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Checkpointer {
+    fn start(store: &Store) -> Self {
+        let store = store.clone();
+        Self(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let _ = store.checkpoint_wal().await;
+            }
+        }))
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 pub async fn open(dir: &std::path::Path, sync: Synchronous) -> anyhow::Result<Store> {
     let mut opts = DbOptions::new(format!(
@@ -109,7 +132,9 @@ async fn order_stream(
     let ingest = Ingest::new(store.clone(), EventBus::default());
     load(&ingest, demo.catalog().chain(demo.opening_stock()), batch).await?;
     let events: Vec<IngestEvent> = demo.activity().filter(is_order_event).collect();
+    let checkpointer = Checkpointer::start(&store);
     let secs = timed(&ingest, &events, batch).await?;
+    drop(checkpointer);
     store.close().await?;
     Ok(events.len() as f64 / secs)
 }
@@ -127,7 +152,9 @@ async fn one_run(
     load(&ingest, demo.catalog().chain(demo.opening_stock()), batch).await?;
     let activity: Vec<IngestEvent> = demo.activity().collect();
     let order_events = activity.iter().filter(|e| is_order_event(e)).count();
+    let checkpointer = Checkpointer::start(&store);
     let secs = timed(&ingest, &activity, batch).await?;
+    drop(checkpointer);
     // Reference: the same number of rows as plain multi-row inserts, one transaction per batch.
     store
         .execute_unprepared(
