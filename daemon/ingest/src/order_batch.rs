@@ -1288,7 +1288,25 @@ impl<'a> Run<'a> {
             ],
         )
         .await?;
-        insert_rows(txn, self.new_identities).await?;
+        // A concurrent transaction may have recorded the same buyer meanwhile (PostgreSQL): keep theirs.
+        for chunk in self
+            .new_identities
+            .chunks(rows_per_statement::<customer_identity::Entity>())
+        {
+            use customer_identity::Column as I;
+            let res = customer_identity::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([I::ConnectionId, I::ExternalId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await;
+            match res {
+                Ok(_) | Err(DbErr::RecordNotInserted) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         let mut delete_lines = Vec::new();
         let mut new_lines = Vec::new();
         let mut orders = Vec::new();

@@ -6,7 +6,7 @@ use creatorflow_core::ingest::*;
 use creatorflow_core::{Currency, DomainEvent, EventBus, Slug, Timezone, WorkspaceId};
 use creatorflow_ingest::{Ingest, IngestError, Outcome, ReserveOn, Settings, save_settings};
 use creatorflow_store::catalog::PageArgs;
-use creatorflow_store::entity::{alert_event, inventory_ledger, inventory_level, order};
+use creatorflow_store::entity::{alert_event, customer, inventory_ledger, inventory_level, order};
 use creatorflow_store::stock::{StockFilter, list_stock};
 use creatorflow_store::{CredentialCipher, DbOptions, NewWorkspace, Store};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
@@ -580,6 +580,83 @@ async fn concurrent_single_events_keep_their_own_results() {
             }
         }
         assert_eq!(published, drained + 1, "one message per applied change");
+        env.assert_consistent().await;
+    }
+}
+
+/// Batches of order events applied concurrently (PostgreSQL commits them in parallel; SQLite queues them) lose
+/// no update: the level, the ledger, the buyer's aggregates and the rollups all add up, and an event sent in
+/// every batch is applied once.
+#[tokio::test]
+async fn concurrent_batches_of_orders_lose_no_update() {
+    for db in backends() {
+        let env = env(&db).await;
+        env.ok(order_payload("seed", OrderStatus::Pending, 1, 1))
+            .await;
+        let shared = env.event(order_payload("shared", OrderStatus::Pending, 1, 1));
+        let mut tasks = Vec::new();
+        for w in 0..6 {
+            let mut batches = Vec::new();
+            for b in 0..3 {
+                // Each worker has its own buyer, so only the stock level is shared until the last batch.
+                let mut events = if b == 2 {
+                    vec![shared.clone()]
+                } else {
+                    Vec::new()
+                };
+                for i in 0..10 {
+                    let ext = format!("w{w}-b{b}-{i}");
+                    let mut placed = order_payload(&ext, OrderStatus::Pending, 1, 1);
+                    if let Payload::OrderUpserted(o) = &mut placed {
+                        o.customer = Some(CustomerRef {
+                            external_id: format!("buyer-w{w}"),
+                            email: None,
+                            display_name: None,
+                        });
+                    }
+                    events.push(env.event(placed));
+                    if i % 2 == 0 {
+                        events.push(env.event(status(&ext, OrderStatus::Fulfilled, 2)));
+                    }
+                }
+                batches.push(events);
+            }
+            let ingest = env.ingest.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for batch in batches {
+                    for r in ingest.apply_batch(&batch).await.expect("batch") {
+                        outcomes.push(r.expect("event"));
+                    }
+                }
+                outcomes
+            }));
+        }
+        let mut applied = 0;
+        let mut duplicates = 0;
+        for task in tasks {
+            for outcome in task.await.expect("join") {
+                match outcome {
+                    Outcome::Applied => applied += 1,
+                    Outcome::Duplicate => duplicates += 1,
+                    Outcome::Stale => panic!("nothing here is stale"),
+                }
+            }
+        }
+        let (placed, fulfilled) = (2 + 6 * 3 * 10, 6 * 3 * 5);
+        assert_eq!((applied, duplicates), (placed - 1 + fulfilled, 6 - 1));
+        assert_eq!(env.levels().await, (10 - fulfilled, placed - fulfilled));
+        let mut buyers: Vec<_> = customer::Entity::find()
+            .all(env.ingest.store().db())
+            .await
+            .expect("customers")
+            .into_iter()
+            .map(|c| (c.orders_count, c.total_spent_minor))
+            .collect();
+        buyers.sort();
+        let mut expected = vec![(2, 2 * 3000)];
+        expected.extend([(30, 30 * 3000); 6]);
+        assert_eq!(buyers, expected);
         env.assert_consistent().await;
     }
 }
