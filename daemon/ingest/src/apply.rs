@@ -243,12 +243,13 @@ pub(crate) async fn one(
     };
     match &event.payload {
         Payload::ProductUpserted(p) => catalog::upsert_product(&mut ctx, p).await,
-        Payload::OrderUpserted(_) | Payload::OrderStatusChanged(_) => Err(IngestError::invalid(
+        Payload::OrderUpserted(_)
+        | Payload::OrderStatusChanged(_)
+        | Payload::ShipmentRecorded(_) => Err(IngestError::invalid(
             "payload",
             "order events are applied in runs",
         )),
         Payload::RefundRecorded(r) => orders::refund(&mut ctx, r).await,
-        Payload::ShipmentRecorded(s) => orders::shipment(&mut ctx, s).await,
         Payload::InventorySet(s) => inventory::set(&mut ctx, s).await,
         Payload::InventoryAdjusted(a) => inventory::adjust(&mut ctx, a).await,
         Payload::InventoryTransferred(t) => inventory::transfer(&mut ctx, t).await,

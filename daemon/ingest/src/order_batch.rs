@@ -1,4 +1,4 @@
-//! Order events in bulk. A run of order upserts and status changes is applied in three steps: what the run
+//! Order events in bulk. A run of order upserts, status changes and shipments is applied in three steps: what the run
 //! will read is loaded with a few `IN` queries (rows locked on PostgreSQL), each event is applied in memory in
 //! order with the per-event semantics (dedupe, out-of-order safety, stock states, ledger, levels, customer
 //! aggregates, rollups, alerts), and the outcome is written with multi-row statements. An order event is
@@ -16,12 +16,12 @@ use crate::{IngestError, Outcome, catalog, settings};
 use chrono::{DateTime, Utc};
 use creatorflow_core::bus::AlertNotice;
 use creatorflow_core::ingest::{
-    CustomerRef, IngestEvent, OrderStatusChange, OrderUpsert, Payload, Source,
+    CustomerRef, IngestEvent, OrderStatusChange, OrderUpsert, Payload, ShipmentRecord, Source,
 };
 use creatorflow_core::{DomainEvent, WorkspaceId};
 use creatorflow_store::entity::{
     alert_event, customer, customer_identity, ingest_event, inventory_ledger, inventory_level,
-    location, order, order_line, orders_hourly, sales_hourly, variant, workspace,
+    location, order, order_line, orders_hourly, sales_hourly, shipment, variant, workspace,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub(crate) fn handles(event: &IngestEvent) -> bool {
     matches!(
         event.payload,
-        Payload::OrderUpserted(_) | Payload::OrderStatusChanged(_)
+        Payload::OrderUpserted(_) | Payload::OrderStatusChanged(_) | Payload::ShipmentRecorded(_)
     )
 }
 
@@ -104,6 +104,9 @@ struct Run<'a> {
     /// refused events and are deleted, so the events can be retried.
     fresh: HashSet<EventKey>,
     orders: HashMap<SourceKey, OrderSlot>,
+    /// Shipments by (connection, external id), loaded or new; those without an external id are always new.
+    shipments: HashMap<SourceKey, Row<shipment::Model>>,
+    new_shipments: Vec<shipment::Model>,
     identities: HashMap<SourceKey, i64>,
     by_email: HashMap<(i64, String), i64>,
     customers: HashMap<i64, Row<customer::Model>>,
@@ -133,6 +136,8 @@ impl<'a> Run<'a> {
             workspaces: HashSet::new(),
             fresh: HashSet::new(),
             orders: HashMap::new(),
+            shipments: HashMap::new(),
+            new_shipments: Vec::new(),
             identities: HashMap::new(),
             by_email: HashMap::new(),
             customers: HashMap::new(),
@@ -189,6 +194,7 @@ impl<'a> Run<'a> {
             let ext = match &e.payload {
                 Payload::OrderUpserted(o) => &o.external_id,
                 Payload::OrderStatusChanged(s) => &s.external_id,
+                Payload::ShipmentRecorded(s) => &s.order_external_id,
                 _ => continue,
             };
             wanted.entry(conn).or_default().push(ext.clone());
@@ -233,6 +239,37 @@ impl<'a> Run<'a> {
                     delete_stored_lines: false,
                 },
             );
+        }
+
+        // Shipments the run updates.
+        let mut wanted: HashMap<i64, Vec<String>> = HashMap::new();
+        for e in &events {
+            if let (Some(conn), Payload::ShipmentRecorded(s)) = (hint(e), &e.payload)
+                && let Some(ext) = &s.external_id
+            {
+                wanted.entry(conn).or_default().push(ext.clone());
+            }
+        }
+        for (conn, exts) in wanted {
+            for chunk in distinct(exts).chunks(IN_CHUNK) {
+                for row in shipment::Entity::find()
+                    .filter(shipment::Column::ConnectionId.eq(conn))
+                    .filter(shipment::Column::ExternalId.is_in(chunk.iter().cloned()))
+                    .lock_exclusive()
+                    .all(self.txn)
+                    .await?
+                {
+                    if let Some(ext) = row.external_id.clone() {
+                        self.shipments.insert(
+                            (row.connection_id, ext),
+                            Row {
+                                model: row,
+                                dirty: false,
+                            },
+                        );
+                    }
+                }
+            }
         }
 
         // Variants, by the SKUs of incoming lines and by the ids on stored lines.
@@ -580,6 +617,7 @@ impl<'a> Run<'a> {
         match &e.payload {
             Payload::OrderUpserted(o) => self.upsert(e, conn, &settings, o).await,
             Payload::OrderStatusChanged(s) => self.status(e, conn, &settings, s).await,
+            Payload::ShipmentRecorded(s) => self.shipment(e, conn, s).await,
             other => Err(IngestError::invalid(
                 "payload",
                 format!("{} is not an order event", other.kind()),
@@ -803,6 +841,67 @@ impl<'a> Run<'a> {
         if let Some(slot) = self.orders.get_mut(&key) {
             slot.order = saved;
             slot.dirty = true;
+        }
+        Ok(Outcome::Applied)
+    }
+
+    /// Records a shipment of a known order, updating it when the source sends the same shipment again.
+    async fn shipment(
+        &mut self,
+        e: &IngestEvent,
+        conn: i64,
+        s: &ShipmentRecord,
+    ) -> Result<Outcome, IngestError> {
+        let Some(slot) = self.orders.get(&(conn, s.order_external_id.clone())) else {
+            return Err(IngestError::NotFound(format!(
+                "order {} is unknown for this source; send the order itself first",
+                s.order_external_id
+            )));
+        };
+        let order_id = slot.order.id;
+        let fill = |m: &mut shipment::Model| {
+            m.carrier = s.carrier.clone();
+            m.tracking_number = s.tracking_number.clone();
+            m.status = s.status.clone();
+            m.cost_minor = s.cost_minor;
+            m.currency = s.currency.to_ascii_uppercase();
+            m.shipped_at = s.shipped_at;
+            m.delivered_at = s.delivered_at;
+        };
+        if let Some(ext) = &s.external_id
+            && let Some(row) = self.shipments.get_mut(&(conn, ext.clone()))
+        {
+            fill(&mut row.model);
+            row.dirty = true;
+            return Ok(Outcome::Applied);
+        }
+        let mut row = shipment::Model {
+            id: self.ids.next(self.txn, "shipments").await?,
+            workspace_id: e.workspace_id.0,
+            order_id,
+            connection_id: conn,
+            external_id: s.external_id.clone(),
+            carrier: None,
+            tracking_number: None,
+            status: String::new(),
+            cost_minor: 0,
+            currency: String::new(),
+            shipped_at: None,
+            delivered_at: None,
+            created_at: Utc::now(),
+        };
+        fill(&mut row);
+        match &s.external_id {
+            Some(ext) => {
+                self.shipments.insert(
+                    (conn, ext.clone()),
+                    Row {
+                        model: row,
+                        dirty: true,
+                    },
+                );
+            }
+            None => self.new_shipments.push(row),
         }
         Ok(Outcome::Applied)
     }
@@ -1334,6 +1433,24 @@ impl<'a> Run<'a> {
                 .await?;
         }
         insert_rows(txn, new_lines).await?;
+        let mut shipments: Vec<shipment::ActiveModel> = dirty(self.shipments.into_values());
+        shipments.extend(
+            self.new_shipments
+                .into_iter()
+                .map(shipment::ActiveModel::from),
+        );
+        upsert_by_id(
+            txn,
+            shipments,
+            &[
+                "workspace_id",
+                "order_id",
+                "connection_id",
+                "external_id",
+                "created_at",
+            ],
+        )
+        .await?;
         let levels: Vec<inventory_level::ActiveModel> = dirty(self.levels.into_values());
         upsert_by_id(txn, levels, &["workspace_id", "variant_id", "location_id"]).await?;
         insert_rows(

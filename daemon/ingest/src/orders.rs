@@ -9,9 +9,9 @@ use crate::rollup::{self, OrderContribution, SalesDelta};
 use crate::settings::ReserveOn;
 use crate::{IngestError, Outcome};
 use chrono::{DateTime, Utc};
-use creatorflow_core::ingest::{OrderStatus, RefundRecord, ShipmentRecord};
+use creatorflow_core::ingest::{OrderStatus, RefundRecord};
 use creatorflow_core::{DomainEvent, OrderId, WorkspaceId};
-use creatorflow_store::entity::{order, order_line, refund, refund_line, shipment};
+use creatorflow_store::entity::{order, order_line, refund, refund_line};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -258,41 +258,4 @@ async fn returned_units(ctx: &Ctx<'_>, order_id: i64, sku: &str) -> Result<i64, 
         .iter()
         .map(|l| l.quantity)
         .sum())
-}
-
-pub(crate) async fn shipment(
-    ctx: &mut Ctx<'_>,
-    s: &ShipmentRecord,
-) -> Result<Outcome, IngestError> {
-    let order = require_order(ctx, &s.order_external_id).await?;
-    let existing = match &s.external_id {
-        Some(ext) => {
-            shipment::Entity::find()
-                .filter(shipment::Column::ConnectionId.eq(ctx.connection_id))
-                .filter(shipment::Column::ExternalId.eq(ext.as_str()))
-                .one(ctx.txn)
-                .await?
-        }
-        None => None,
-    };
-    let mut am: shipment::ActiveModel = match existing {
-        Some(e) => e.into(),
-        None => shipment::ActiveModel {
-            workspace_id: Set(ctx.workspace_id),
-            order_id: Set(order.id),
-            connection_id: Set(ctx.connection_id),
-            external_id: Set(s.external_id.clone()),
-            created_at: Set(ctx.now),
-            ..Default::default()
-        },
-    };
-    am.carrier = Set(s.carrier.clone());
-    am.tracking_number = Set(s.tracking_number.clone());
-    am.status = Set(s.status.clone());
-    am.cost_minor = Set(s.cost_minor);
-    am.currency = Set(s.currency.to_ascii_uppercase());
-    am.shipped_at = Set(s.shipped_at);
-    am.delivered_at = Set(s.delivered_at);
-    am.save(ctx.txn).await?;
-    Ok(Outcome::Applied)
 }

@@ -1,4 +1,5 @@
-//! Order events applied in runs must leave exactly the state that applying them one at a time leaves.
+//! Order events and shipments applied in runs must leave exactly the state that applying them one at a time
+//! leaves.
 
 use super::{Db, backends};
 use creatorflow_core::ingest::IngestEvent;
@@ -7,7 +8,7 @@ use creatorflow_demo::{ChannelKind, Demo, DemoSpec};
 use creatorflow_ingest::Ingest;
 use creatorflow_store::entity::{
     alert_event, customer, customer_identity, ingest_event, inventory_ledger, inventory_level,
-    order, order_line, orders_hourly, sales_hourly,
+    order, order_line, orders_hourly, sales_hourly, shipment,
 };
 use creatorflow_store::{CredentialCipher, DbOptions, NewConnection, NewWorkspace, Store};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -169,6 +170,17 @@ async fn state(ingest: &Ingest) -> Vec<String> {
     rows!(alert_event::Entity, |a: alert_event::Model| format!(
         "{} {} {} {} {} {:?}",
         a.kind, a.subject, a.message, a.data, a.raised_at, a.resolved_at
+    ));
+    rows!(shipment::Entity, |s: shipment::Model| format!(
+        "{:?} {:?} {:?} {} {} {} {:?} {:?}",
+        s.external_id,
+        s.carrier,
+        s.tracking_number,
+        s.status,
+        s.cost_minor,
+        s.currency,
+        s.shipped_at,
+        s.delivered_at
     ));
     rows!(ingest_event::Entity, |e: ingest_event::Model| format!(
         "{} {} {}",
