@@ -1,6 +1,5 @@
 //! Dispatch of one event inside an open transaction: dedupe first, then the payload's effects.
 
-use crate::catalog::DEFAULT_LOCATION;
 use crate::{IngestError, Outcome, catalog, inventory, marketing, order_batch, orders, settings};
 use chrono::{DateTime, Utc};
 use creatorflow_core::ingest::{IngestEvent, Payload, Source};
@@ -48,12 +47,7 @@ impl Cache {
         ws: i64,
         name: Option<&str>,
     ) -> Result<location::Model, IngestError> {
-        let name = name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(DEFAULT_LOCATION)
-            .to_owned();
-        let key = (ws, name);
+        let key = (ws, catalog::location_name(name).to_owned());
         if let Some(l) = self.locations.get(&key) {
             return Ok(l.clone());
         }

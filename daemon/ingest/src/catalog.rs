@@ -157,10 +157,7 @@ pub(crate) async fn location(
     ws: i64,
     name: Option<&str>,
 ) -> Result<location::Model, IngestError> {
-    let name = name
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(DEFAULT_LOCATION);
+    let name = location_name(name);
     let find = || {
         location::Entity::find()
             .filter(location::Column::WorkspaceId.eq(ws))
@@ -186,3 +183,10 @@ pub(crate) async fn location(
 }
 
 pub const DEFAULT_LOCATION: &str = "Default";
+
+/// A location as named in an event: trimmed, and the default location when absent or blank.
+pub(crate) fn location_name(name: Option<&str>) -> &str {
+    name.map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(DEFAULT_LOCATION)
+}

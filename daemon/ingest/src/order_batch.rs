@@ -10,7 +10,10 @@ use crate::inventory::{
     reason_text, short_cover, spike_message, spiking, thresholds,
 };
 use crate::orders::{StockState, email_hash, publish_order, set_status_time, target};
-use crate::rollup::{OrderContribution, add_on_conflict, customer_delta, sum_i64};
+use crate::rollup::{
+    OrderContribution, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, customer_delta,
+    line_sums, orders_row, sales_row, sum_i64,
+};
 use crate::settings::Settings;
 use crate::{IngestError, Outcome, catalog, settings};
 use chrono::{DateTime, Utc};
@@ -21,7 +24,7 @@ use creatorflow_core::ingest::{
 use creatorflow_core::{DomainEvent, WorkspaceId};
 use creatorflow_store::entity::{
     alert_event, customer, customer_identity, ingest_event, inventory_ledger, inventory_level,
-    location, order, order_line, orders_hourly, sales_hourly, shipment, variant, workspace,
+    location, order, order_line, sales_hourly, shipment, variant, workspace,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -89,11 +92,6 @@ struct Row<M> {
     model: M,
     dirty: bool,
 }
-
-/// Sums added to one `orders_hourly` row.
-type OrdersKey = (i64, DateTime<Utc>, i64, String);
-/// Sums added to one `sales_hourly` row.
-type SalesKey = (i64, DateTime<Utc>, i64, String, String);
 
 struct Run<'a> {
     txn: &'a DatabaseTransaction,
@@ -1135,22 +1133,8 @@ impl<'a> Run<'a> {
         lines: &[order_line::Model],
         sign: i64,
     ) {
-        let sums = self
-            .orders_hourly
-            .entry((ws, c.hour, c.connection_id, c.currency.clone()))
-            .or_default();
-        let add = [
-            1,
-            i64::from(c.cancelled),
-            c.subtotal,
-            c.discount,
-            c.shipping,
-            c.tax,
-            c.total,
-            c.fees,
-            c.refunded,
-        ];
-        for (s, a) in sums.iter_mut().zip(add) {
+        let sums = self.orders_hourly.entry(c.key(ws)).or_default();
+        for (s, a) in sums.iter_mut().zip(c.sums()) {
             *s += sign * a;
         }
         if !c.lines_count() {
@@ -1159,25 +1143,12 @@ impl<'a> Run<'a> {
         for l in lines {
             let (variant_id, sums) = self
                 .sales_hourly
-                .entry((
-                    ws,
-                    c.hour,
-                    c.connection_id,
-                    l.sku.clone(),
-                    c.currency.clone(),
-                ))
+                .entry(c.sales_key(ws, l))
                 .or_insert((l.variant_id, [0; 5]));
             if variant_id.is_none() {
                 *variant_id = l.variant_id;
             }
-            let add = [
-                l.quantity,
-                l.quantity * l.unit_price_minor,
-                l.discount_minor,
-                l.quantity * l.unit_cost_minor.unwrap_or(0),
-                0,
-            ];
-            for (s, a) in sums.iter_mut().zip(add) {
+            for (s, a) in sums.iter_mut().zip(line_sums(l)) {
                 *s += sign * a;
             }
             *self.units.entry((ws, l.sku.clone(), c.hour)).or_default() += sign * l.quantity;
@@ -1479,8 +1450,14 @@ impl<'a> Run<'a> {
                 .collect(),
         )
         .await?;
-        write_orders_hourly(txn, self.orders_hourly).await?;
-        write_sales_hourly(txn, self.sales_hourly).await?;
+        let orders_rows = self.orders_hourly.into_iter();
+        add_orders_rows(txn, orders_rows.map(|(k, s)| orders_row(k, s)).collect()).await?;
+        let sales_rows = self.sales_hourly.into_iter();
+        add_sales_rows(
+            txn,
+            sales_rows.map(|(k, (v, s))| sales_row(k, v, s)).collect(),
+        )
+        .await?;
         Ok(())
     }
 }
@@ -1551,106 +1528,6 @@ where
     let on_conflict = OnConflict::columns(ids).update_columns(rest).to_owned();
     for chunk in rows.chunks(rows_per_statement::<E>()) {
         E::insert_many(chunk.to_vec())
-            .on_conflict(on_conflict.clone())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-async fn write_orders_hourly(
-    txn: &DatabaseTransaction,
-    sums: HashMap<OrdersKey, [i64; 9]>,
-) -> Result<(), IngestError> {
-    use orders_hourly::Column as O;
-    let rows: Vec<_> = sums
-        .into_iter()
-        .map(
-            |((ws, hour, conn, currency), s)| orders_hourly::ActiveModel {
-                workspace_id: Set(ws),
-                hour: Set(hour),
-                connection_id: Set(conn),
-                currency: Set(currency),
-                orders: Set(s[0]),
-                cancelled_orders: Set(s[1]),
-                subtotal_minor: Set(s[2]),
-                discount_minor: Set(s[3]),
-                shipping_charged_minor: Set(s[4]),
-                tax_minor: Set(s[5]),
-                total_minor: Set(s[6]),
-                fees_minor: Set(s[7]),
-                refunded_minor: Set(s[8]),
-                ..Default::default()
-            },
-        )
-        .collect();
-    let on_conflict = add_on_conflict(
-        "orders_hourly",
-        &[O::WorkspaceId, O::Hour, O::ConnectionId, O::Currency],
-        &[
-            O::Orders,
-            O::CancelledOrders,
-            O::SubtotalMinor,
-            O::DiscountMinor,
-            O::ShippingChargedMinor,
-            O::TaxMinor,
-            O::TotalMinor,
-            O::FeesMinor,
-            O::RefundedMinor,
-        ],
-    );
-    for chunk in rows.chunks(rows_per_statement::<orders_hourly::Entity>()) {
-        orders_hourly::Entity::insert_many(chunk.to_vec())
-            .on_conflict(on_conflict.clone())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-async fn write_sales_hourly(
-    txn: &DatabaseTransaction,
-    sums: HashMap<SalesKey, (Option<i64>, [i64; 5])>,
-) -> Result<(), IngestError> {
-    use sales_hourly::Column as S;
-    let rows: Vec<_> = sums
-        .into_iter()
-        .map(
-            |((ws, hour, conn, sku, currency), (variant_id, s))| sales_hourly::ActiveModel {
-                workspace_id: Set(ws),
-                hour: Set(hour),
-                connection_id: Set(conn),
-                sku: Set(sku),
-                variant_id: Set(variant_id),
-                currency: Set(currency),
-                units: Set(s[0]),
-                gross_minor: Set(s[1]),
-                discount_minor: Set(s[2]),
-                cogs_minor: Set(s[3]),
-                returned_units: Set(s[4]),
-                ..Default::default()
-            },
-        )
-        .collect();
-    let on_conflict = add_on_conflict(
-        "sales_hourly",
-        &[
-            S::WorkspaceId,
-            S::Hour,
-            S::ConnectionId,
-            S::Sku,
-            S::Currency,
-        ],
-        &[
-            S::Units,
-            S::GrossMinor,
-            S::DiscountMinor,
-            S::CogsMinor,
-            S::ReturnedUnits,
-        ],
-    );
-    for chunk in rows.chunks(rows_per_statement::<sales_hourly::Entity>()) {
-        sales_hourly::Entity::insert_many(chunk.to_vec())
             .on_conflict(on_conflict.clone())
             .exec_without_returning(txn)
             .await?;

@@ -5,7 +5,7 @@
 use crate::apply::Ctx;
 
 use crate::inventory::{LedgerReason, Move, move_stock, write_off};
-use crate::rollup::{self, OrderContribution, SalesDelta};
+use crate::rollup::{self, OrderContribution};
 use crate::settings::ReserveOn;
 use crate::{IngestError, Outcome};
 use chrono::{DateTime, Utc};
@@ -188,20 +188,7 @@ pub(crate) async fn refund(ctx: &mut Ctx<'_>, r: &RefundRecord) -> Result<Outcom
         }
         .insert(ctx.txn)
         .await?;
-        rollup::add_sales(
-            ctx.txn,
-            ctx.workspace_id,
-            &contribution,
-            line,
-            SalesDelta {
-                units: 0,
-                gross: 0,
-                discount: 0,
-                cogs: 0,
-                returned: rl.quantity,
-            },
-        )
-        .await?;
+        rollup::add_returned(ctx.txn, ctx.workspace_id, &contribution, line, rl.quantity).await?;
         // Only shipped items physically come back; a return of unshipped items is a cancellation.
         if order.stock_state != "deducted" {
             continue;

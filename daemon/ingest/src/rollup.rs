@@ -57,6 +57,161 @@ impl OrderContribution {
     }
 }
 
+/// An `orders_hourly` row: (workspace, hour, connection, currency).
+pub(crate) type OrdersKey = (i64, DateTime<Utc>, i64, String);
+/// A `sales_hourly` row: (workspace, hour, connection, SKU, currency).
+pub(crate) type SalesKey = (i64, DateTime<Utc>, i64, String, String);
+
+impl OrderContribution {
+    pub fn key(&self, ws: i64) -> OrdersKey {
+        (ws, self.hour, self.connection_id, self.currency.clone())
+    }
+
+    pub fn sales_key(&self, ws: i64, l: &order_line::Model) -> SalesKey {
+        (
+            ws,
+            self.hour,
+            self.connection_id,
+            l.sku.clone(),
+            self.currency.clone(),
+        )
+    }
+
+    /// What the order adds to its `orders_hourly` row, in the column order of [`orders_row`].
+    pub fn sums(&self) -> [i64; 9] {
+        [
+            1,
+            i64::from(self.cancelled),
+            self.subtotal,
+            self.discount,
+            self.shipping,
+            self.tax,
+            self.total,
+            self.fees,
+            self.refunded,
+        ]
+    }
+}
+
+/// What a sold line adds to its `sales_hourly` row, in the column order of [`sales_row`] (returns aside).
+pub(crate) fn line_sums(l: &order_line::Model) -> [i64; 5] {
+    [
+        l.quantity,
+        l.quantity * l.unit_price_minor,
+        l.discount_minor,
+        l.quantity * l.unit_cost_minor.unwrap_or(0),
+        0,
+    ]
+}
+
+pub(crate) fn orders_row(
+    (ws, hour, conn, currency): OrdersKey,
+    s: [i64; 9],
+) -> orders_hourly::ActiveModel {
+    orders_hourly::ActiveModel {
+        workspace_id: Set(ws),
+        hour: Set(hour),
+        connection_id: Set(conn),
+        currency: Set(currency),
+        orders: Set(s[0]),
+        cancelled_orders: Set(s[1]),
+        subtotal_minor: Set(s[2]),
+        discount_minor: Set(s[3]),
+        shipping_charged_minor: Set(s[4]),
+        tax_minor: Set(s[5]),
+        total_minor: Set(s[6]),
+        fees_minor: Set(s[7]),
+        refunded_minor: Set(s[8]),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn sales_row(
+    (ws, hour, conn, sku, currency): SalesKey,
+    variant_id: Option<i64>,
+    s: [i64; 5],
+) -> sales_hourly::ActiveModel {
+    sales_hourly::ActiveModel {
+        workspace_id: Set(ws),
+        hour: Set(hour),
+        connection_id: Set(conn),
+        sku: Set(sku),
+        variant_id: Set(variant_id),
+        currency: Set(currency),
+        units: Set(s[0]),
+        gross_minor: Set(s[1]),
+        discount_minor: Set(s[2]),
+        cogs_minor: Set(s[3]),
+        returned_units: Set(s[4]),
+        ..Default::default()
+    }
+}
+
+/// Rows per rollup statement, well under every backend's bound-parameter limit.
+const ROLLUP_ROWS: usize = 1000;
+
+/// Adds the rows' sums to `orders_hourly`, creating missing rows. Keys must be distinct within one call.
+pub(crate) async fn add_orders_rows(
+    db: &impl ConnectionTrait,
+    rows: Vec<orders_hourly::ActiveModel>,
+) -> Result<(), IngestError> {
+    use orders_hourly::Column as O;
+    let on_conflict = add_on_conflict(
+        "orders_hourly",
+        &[O::WorkspaceId, O::Hour, O::ConnectionId, O::Currency],
+        &[
+            O::Orders,
+            O::CancelledOrders,
+            O::SubtotalMinor,
+            O::DiscountMinor,
+            O::ShippingChargedMinor,
+            O::TaxMinor,
+            O::TotalMinor,
+            O::FeesMinor,
+            O::RefundedMinor,
+        ],
+    );
+    for chunk in rows.chunks(ROLLUP_ROWS) {
+        orders_hourly::Entity::insert_many(chunk.to_vec())
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds the rows' sums to `sales_hourly`, creating missing rows. Keys must be distinct within one call.
+pub(crate) async fn add_sales_rows(
+    db: &impl ConnectionTrait,
+    rows: Vec<sales_hourly::ActiveModel>,
+) -> Result<(), IngestError> {
+    use sales_hourly::Column as S;
+    let on_conflict = add_on_conflict(
+        "sales_hourly",
+        &[
+            S::WorkspaceId,
+            S::Hour,
+            S::ConnectionId,
+            S::Sku,
+            S::Currency,
+        ],
+        &[
+            S::Units,
+            S::GrossMinor,
+            S::DiscountMinor,
+            S::CogsMinor,
+            S::ReturnedUnits,
+        ],
+    );
+    for chunk in rows.chunks(ROLLUP_ROWS) {
+        sales_hourly::Entity::insert_many(chunk.to_vec())
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Adds `sign` × the order's contribution (and its lines') to the hourly rollups.
 pub(crate) async fn apply_order(
     db: &impl ConnectionTrait,
@@ -65,119 +220,35 @@ pub(crate) async fn apply_order(
     lines: &[order_line::Model],
     sign: i64,
 ) -> Result<(), IngestError> {
-    use orders_hourly::Column as O;
-    let row = orders_hourly::ActiveModel {
-        workspace_id: Set(ws),
-        hour: Set(c.hour),
-        connection_id: Set(c.connection_id),
-        currency: Set(c.currency.clone()),
-        orders: Set(sign),
-        cancelled_orders: Set(sign * i64::from(c.cancelled)),
-        subtotal_minor: Set(sign * c.subtotal),
-        discount_minor: Set(sign * c.discount),
-        shipping_charged_minor: Set(sign * c.shipping),
-        tax_minor: Set(sign * c.tax),
-        total_minor: Set(sign * c.total),
-        fees_minor: Set(sign * c.fees),
-        refunded_minor: Set(sign * c.refunded),
-        ..Default::default()
-    };
-    orders_hourly::Entity::insert(row)
-        .on_conflict(add_on_conflict(
-            "orders_hourly",
-            &[O::WorkspaceId, O::Hour, O::ConnectionId, O::Currency],
-            &[
-                O::Orders,
-                O::CancelledOrders,
-                O::SubtotalMinor,
-                O::DiscountMinor,
-                O::ShippingChargedMinor,
-                O::TaxMinor,
-                O::TotalMinor,
-                O::FeesMinor,
-                O::RefundedMinor,
-            ],
-        ))
-        .exec_without_returning(db)
-        .await?;
+    add_orders_rows(db, vec![orders_row(c.key(ws), c.sums().map(|v| sign * v))]).await?;
     if c.lines_count() {
+        // One statement per line: two lines of one SKU share a row.
         for l in lines {
-            add_sales(
-                db,
-                ws,
-                c,
-                l,
-                SalesDelta {
-                    units: sign * l.quantity,
-                    gross: sign * l.quantity * l.unit_price_minor,
-                    discount: sign * l.discount_minor,
-                    cogs: sign * l.quantity * l.unit_cost_minor.unwrap_or(0),
-                    returned: 0,
-                },
-            )
-            .await?;
+            let row = sales_row(
+                c.sales_key(ws, l),
+                l.variant_id,
+                line_sums(l).map(|v| sign * v),
+            );
+            add_sales_rows(db, vec![row]).await?;
         }
     }
     Ok(())
 }
 
-pub(crate) struct SalesDelta {
-    pub units: i64,
-    pub gross: i64,
-    pub discount: i64,
-    pub cogs: i64,
-    pub returned: i64,
-}
-
-pub(crate) async fn add_sales(
+/// Records units of a line returned in its `sales_hourly` row.
+pub(crate) async fn add_returned(
     db: &impl ConnectionTrait,
     ws: i64,
     c: &OrderContribution,
     l: &order_line::Model,
-    d: SalesDelta,
+    units: i64,
 ) -> Result<(), IngestError> {
-    use sales_hourly::Column as S;
-    let row = sales_hourly::ActiveModel {
-        workspace_id: Set(ws),
-        hour: Set(c.hour),
-        connection_id: Set(c.connection_id),
-        sku: Set(l.sku.clone()),
-        variant_id: Set(l.variant_id),
-        currency: Set(c.currency.clone()),
-        units: Set(d.units),
-        gross_minor: Set(d.gross),
-        discount_minor: Set(d.discount),
-        cogs_minor: Set(d.cogs),
-        returned_units: Set(d.returned),
-        ..Default::default()
-    };
-    sales_hourly::Entity::insert(row)
-        .on_conflict(add_on_conflict(
-            "sales_hourly",
-            &[
-                S::WorkspaceId,
-                S::Hour,
-                S::ConnectionId,
-                S::Sku,
-                S::Currency,
-            ],
-            &[
-                S::Units,
-                S::GrossMinor,
-                S::DiscountMinor,
-                S::CogsMinor,
-                S::ReturnedUnits,
-            ],
-        ))
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    let row = sales_row(c.sales_key(ws, l), l.variant_id, [0, 0, 0, 0, units]);
+    add_sales_rows(db, vec![row]).await
 }
 
 /// `ON CONFLICT (keys) DO UPDATE SET col = table.col + excluded.col` for every summed column.
-pub(crate) fn add_on_conflict<
-    C: sea_orm::ColumnTrait + Copy + sea_orm::sea_query::IntoIden + 'static,
->(
+fn add_on_conflict<C: sea_orm::ColumnTrait + Copy + sea_orm::sea_query::IntoIden + 'static>(
     table: &str,
     keys: &[C],
     sums: &[C],

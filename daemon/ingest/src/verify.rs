@@ -2,7 +2,10 @@
 //! aggregates against raw orders. The same computations rebuild them.
 
 use crate::IngestError;
-use crate::rollup::{OrderContribution, hour_of, sum_i64};
+use crate::rollup::{
+    OrderContribution, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, line_sums, orders_row,
+    sales_row, sum_i64,
+};
 use chrono::{DateTime, Utc};
 use creatorflow_store::entity::{
     customer, inventory_ledger, inventory_level, order, order_line, orders_hourly, refund_line,
@@ -134,9 +137,6 @@ pub struct RollupDrift {
     pub expected: String,
 }
 
-type OrderKey = (i64, DateTime<Utc>, i64, String);
-type SalesKey = (i64, DateTime<Utc>, i64, String, String);
-
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
 struct OrderSums([i64; 9]);
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +150,7 @@ struct CustomerAgg {
 }
 
 struct Expected {
-    orders: BTreeMap<OrderKey, OrderSums>,
+    orders: BTreeMap<OrdersKey, OrderSums>,
     sales: BTreeMap<SalesKey, (Option<i64>, SalesSums)>,
     customers: HashMap<i64, CustomerAgg>,
 }
@@ -192,44 +192,17 @@ async fn expected(db: &impl ConnectionTrait) -> Result<Expected, IngestError> {
                 .entry((o.workspace_id, c.hour, c.connection_id, c.currency.clone()))
                 .or_default()
                 .0;
-            let add = [
-                1,
-                i64::from(c.cancelled),
-                c.subtotal,
-                c.discount,
-                c.shipping,
-                c.tax,
-                c.total,
-                c.fees,
-                c.refunded,
-            ];
-            for (a, b) in s.iter_mut().zip(add) {
+            for (a, b) in s.iter_mut().zip(c.sums()) {
                 *a += b;
             }
             for l in lines.get(&o.id).map(Vec::as_slice).unwrap_or(&[]) {
-                let key = (
-                    o.workspace_id,
-                    hour_of(o.placed_at),
-                    o.connection_id,
-                    l.sku.clone(),
-                    c.currency.clone(),
-                );
+                let key = c.sales_key(o.workspace_id, l);
                 let entry = out
                     .sales
                     .entry(key)
                     .or_insert((l.variant_id, SalesSums::default()));
-                let ret = returned.get(&l.id).copied().unwrap_or(0);
-                let add = if c.cancelled {
-                    [0, 0, 0, 0, ret]
-                } else {
-                    [
-                        l.quantity,
-                        l.quantity * l.unit_price_minor,
-                        l.discount_minor,
-                        l.quantity * l.unit_cost_minor.unwrap_or(0),
-                        ret,
-                    ]
-                };
+                let mut add = if c.cancelled { [0; 5] } else { line_sums(l) };
+                add[4] = returned.get(&l.id).copied().unwrap_or(0);
                 for (a, b) in entry.1.0.iter_mut().zip(add) {
                     *a += b;
                 }
@@ -251,7 +224,7 @@ async fn expected(db: &impl ConnectionTrait) -> Result<Expected, IngestError> {
 pub(crate) async fn rollups(db: &DatabaseConnection) -> Result<Vec<RollupDrift>, IngestError> {
     let exp = expected(db).await?;
     let mut drifts = Vec::new();
-    let mut stored_orders: BTreeMap<OrderKey, OrderSums> = BTreeMap::new();
+    let mut stored_orders: BTreeMap<OrdersKey, OrderSums> = BTreeMap::new();
     for r in orders_hourly::Entity::find().all(db).await? {
         let sums = OrderSums([
             r.orders,
@@ -347,60 +320,14 @@ pub(crate) async fn rebuild_rollups(db: &DatabaseConnection) -> Result<(), Inges
     let exp = expected(&txn).await?;
     orders_hourly::Entity::delete_many().exec(&txn).await?;
     sales_hourly::Entity::delete_many().exec(&txn).await?;
-    let order_rows: Vec<orders_hourly::ActiveModel> = exp
-        .orders
-        .into_iter()
-        .map(
-            |((ws, hour, conn, currency), OrderSums(s))| orders_hourly::ActiveModel {
-                workspace_id: Set(ws),
-                hour: Set(hour),
-                connection_id: Set(conn),
-                currency: Set(currency),
-                orders: Set(s[0]),
-                cancelled_orders: Set(s[1]),
-                subtotal_minor: Set(s[2]),
-                discount_minor: Set(s[3]),
-                shipping_charged_minor: Set(s[4]),
-                tax_minor: Set(s[5]),
-                total_minor: Set(s[6]),
-                fees_minor: Set(s[7]),
-                refunded_minor: Set(s[8]),
-                ..Default::default()
-            },
-        )
-        .collect();
-    for chunk in order_rows.chunks(500) {
-        orders_hourly::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    let sales_rows: Vec<sales_hourly::ActiveModel> = exp
-        .sales
-        .into_iter()
-        .map(
-            |((ws, hour, conn, sku, currency), (variant_id, SalesSums(s)))| {
-                sales_hourly::ActiveModel {
-                    workspace_id: Set(ws),
-                    hour: Set(hour),
-                    connection_id: Set(conn),
-                    sku: Set(sku),
-                    variant_id: Set(variant_id),
-                    currency: Set(currency),
-                    units: Set(s[0]),
-                    gross_minor: Set(s[1]),
-                    discount_minor: Set(s[2]),
-                    cogs_minor: Set(s[3]),
-                    returned_units: Set(s[4]),
-                    ..Default::default()
-                }
-            },
-        )
-        .collect();
-    for chunk in sales_rows.chunks(500) {
-        sales_hourly::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
+    let order_rows = exp.orders.into_iter();
+    add_orders_rows(&txn, order_rows.map(|(k, s)| orders_row(k, s.0)).collect()).await?;
+    let sales_rows = exp.sales.into_iter();
+    add_sales_rows(
+        &txn,
+        sales_rows.map(|(k, (v, s))| sales_row(k, v, s.0)).collect(),
+    )
+    .await?;
     for c in customer::Entity::find().all(&txn).await? {
         let want = exp.customers.get(&c.id).cloned().unwrap_or_default();
         customer::Entity::update_many()
