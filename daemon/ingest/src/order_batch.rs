@@ -22,6 +22,7 @@ use creatorflow_core::ingest::{
     CustomerRef, IngestEvent, OrderStatusChange, OrderUpsert, Payload, ShipmentRecord, Source,
 };
 use creatorflow_core::{DomainEvent, WorkspaceId};
+use creatorflow_store::bulk;
 use creatorflow_store::entity::{
     alert_event, customer, customer_identity, ingest_event, inventory_ledger, inventory_level,
     location, order, order_line, sales_hourly, shipment, variant, workspace,
@@ -69,8 +70,8 @@ pub(crate) async fn apply(
 
 /// Most values bound to one `IN` list.
 const IN_CHUNK: usize = 2000;
-/// Most values bound to one statement (SQLite allows 32,766).
-const MAX_PARAMS: usize = 30_000;
+/// Source ids recorded per statement on PostgreSQL (six values each).
+const PG_ROWS: usize = 5000;
 
 /// (connection id, external id)
 type SourceKey = (i64, String);
@@ -505,7 +506,7 @@ impl<'a> Run<'a> {
             .to_owned();
         if self.txn.get_database_backend() == DbBackend::Postgres {
             // Concurrent writers: only the rows this insert returns are ours.
-            for chunk in rows.chunks(MAX_PARAMS / 6) {
+            for chunk in rows.chunks(PG_ROWS) {
                 let res = ingest_event::Entity::insert_many(chunk.to_vec())
                     .on_conflict(on_conflict.clone())
                     .exec_with_returning(self.txn)
@@ -535,18 +536,7 @@ impl<'a> Run<'a> {
             .map(|r| r.try_get_by_index::<i64>(0))
             .transpose()?
             .unwrap_or(0);
-        let mut inserted = 0;
-        for chunk in rows.chunks(MAX_PARAMS / 6) {
-            inserted += match ingest_event::Entity::insert_many(chunk.to_vec())
-                .on_conflict(on_conflict.clone())
-                .exec_without_returning(self.txn)
-                .await
-            {
-                Ok(n) => n,
-                Err(DbErr::RecordNotInserted) => 0,
-                Err(e) => return Err(e.into()),
-            };
-        }
+        let inserted = bulk::insert(self.txn, rows, Some(on_conflict)).await?;
         if inserted == keys.len() as u64 {
             self.fresh = keys;
             return Ok(());
@@ -1359,24 +1349,11 @@ impl<'a> Run<'a> {
         )
         .await?;
         // A concurrent transaction may have recorded the same buyer meanwhile (PostgreSQL): keep theirs.
-        for chunk in self
-            .new_identities
-            .chunks(rows_per_statement::<customer_identity::Entity>())
-        {
-            use customer_identity::Column as I;
-            let res = customer_identity::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::columns([I::ConnectionId, I::ExternalId])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await;
-            match res {
-                Ok(_) | Err(DbErr::RecordNotInserted) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        use customer_identity::Column as I;
+        let keep = OnConflict::columns([I::ConnectionId, I::ExternalId])
+            .do_nothing()
+            .to_owned();
+        bulk::insert(txn, self.new_identities, Some(keep)).await?;
         let mut delete_lines = Vec::new();
         let mut new_lines = Vec::new();
         let mut orders = Vec::new();
@@ -1403,7 +1380,7 @@ impl<'a> Run<'a> {
                 .exec(txn)
                 .await?;
         }
-        insert_rows(txn, new_lines).await?;
+        bulk::insert(txn, new_lines, None).await?;
         let mut shipments: Vec<shipment::ActiveModel> = dirty(self.shipments.into_values());
         shipments.extend(
             self.new_shipments
@@ -1424,12 +1401,11 @@ impl<'a> Run<'a> {
         .await?;
         let levels: Vec<inventory_level::ActiveModel> = dirty(self.levels.into_values());
         upsert_by_id(txn, levels, &["workspace_id", "variant_id", "location_id"]).await?;
-        insert_rows(
+        let ledger = self.ledger.into_iter();
+        bulk::insert(
             txn,
-            self.ledger
-                .into_iter()
-                .map(inventory_ledger::ActiveModel::from)
-                .collect(),
+            ledger.map(inventory_ledger::ActiveModel::from).collect(),
+            None,
         )
         .await?;
         for (ws, kind, subject, at) in self.resolves {
@@ -1442,12 +1418,11 @@ impl<'a> Run<'a> {
                 .exec(txn)
                 .await?;
         }
-        insert_rows(
+        let alerts = self.alerts.into_iter();
+        bulk::insert(
             txn,
-            self.alerts
-                .into_iter()
-                .map(alert_event::ActiveModel::from)
-                .collect(),
+            alerts.map(alert_event::ActiveModel::from).collect(),
+            None,
         )
         .await?;
         let orders_rows = self.orders_hourly.into_iter();
@@ -1495,22 +1470,6 @@ where
     rows.filter(|r| r.dirty).map(|r| A::from(r.model)).collect()
 }
 
-fn rows_per_statement<E: EntityTrait>() -> usize {
-    (MAX_PARAMS / E::Column::iter().count().max(1)).max(1)
-}
-
-async fn insert_rows<A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), IngestError>
-where
-    A: ActiveModelTrait + Send,
-{
-    for chunk in rows.chunks(rows_per_statement::<A::Entity>()) {
-        <A::Entity as EntityTrait>::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Writes rows by primary key: inserts the new ones, overwrites the stored ones (which this transaction has
 /// locked) except for the `fixed` columns, which never change once written and so spare their indexes.
 async fn upsert_by_id<E, A>(
@@ -1526,12 +1485,7 @@ where
         E::Column::iter().partition(|c| c.as_str() == "id");
     let rest = rest.into_iter().filter(|c| !fixed.contains(&c.as_str()));
     let on_conflict = OnConflict::columns(ids).update_columns(rest).to_owned();
-    for chunk in rows.chunks(rows_per_statement::<E>()) {
-        E::insert_many(chunk.to_vec())
-            .on_conflict(on_conflict.clone())
-            .exec_without_returning(txn)
-            .await?;
-    }
+    bulk::insert(txn, rows, Some(on_conflict)).await?;
     Ok(())
 }
 

@@ -4,9 +4,10 @@
 
 use crate::IngestError;
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use creatorflow_store::bulk;
 use creatorflow_store::entity::{order, order_line, orders_hourly, sales_hourly};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, Set};
 
 /// `CAST(SUM(col) AS BIGINT)`: PostgreSQL widens a bigint sum to NUMERIC, which does not decode as i64.
 pub(crate) fn sum_i64(col: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::sea_query::Expr {
@@ -147,9 +148,6 @@ pub(crate) fn sales_row(
     }
 }
 
-/// Rows per rollup statement, well under every backend's bound-parameter limit.
-const ROLLUP_ROWS: usize = 1000;
-
 /// Adds the rows' sums to `orders_hourly`, creating missing rows. Keys must be distinct within one call.
 pub(crate) async fn add_orders_rows(
     db: &impl ConnectionTrait,
@@ -171,12 +169,7 @@ pub(crate) async fn add_orders_rows(
             O::RefundedMinor,
         ],
     );
-    for chunk in rows.chunks(ROLLUP_ROWS) {
-        orders_hourly::Entity::insert_many(chunk.to_vec())
-            .on_conflict(on_conflict.clone())
-            .exec_without_returning(db)
-            .await?;
-    }
+    bulk::insert(db, rows, Some(on_conflict)).await?;
     Ok(())
 }
 
@@ -203,12 +196,7 @@ pub(crate) async fn add_sales_rows(
             S::ReturnedUnits,
         ],
     );
-    for chunk in rows.chunks(ROLLUP_ROWS) {
-        sales_hourly::Entity::insert_many(chunk.to_vec())
-            .on_conflict(on_conflict.clone())
-            .exec_without_returning(db)
-            .await?;
-    }
+    bulk::insert(db, rows, Some(on_conflict)).await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Storage: sea-orm entities and migrations for SQLite and PostgreSQL, and the repositories the rest of the
 //! daemon uses. Only this crate knows table and column names.
 
+pub mod bulk;
 pub mod catalog;
 pub mod crypto;
 mod db;

@@ -6,7 +6,8 @@ use crate::migration::test_support::{on_postgres, on_sqlite};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, ModelTrait, PaginatorTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, ModelTrait, PaginatorTrait, Statement,
 };
 
 /// Beyond 2^53: survives only if money is stored as an integer, never as a float.
@@ -21,7 +22,8 @@ fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, d).expect("valid date")
 }
 
-/// Inserts a model (with a fresh id), reads it back and checks both copies equal the input.
+/// Inserts a model (with a fresh id), reads it back and checks both copies equal the input; then writes it
+/// again through `bulk::insert` and checks the database stores exactly the same values.
 macro_rules! roundtrip {
     ($db:expr, $m:ident, $model:expr) => {{
         let expected: $m::Model = $model;
@@ -46,8 +48,46 @@ macro_rules! roundtrip {
             "{}",
             stringify!($m)
         );
+        let stored = stored_text::<$m::Entity>($db, inserted.id).await;
+        $m::Entity::delete_by_id(inserted.id)
+            .exec($db)
+            .await
+            .unwrap_or_else(|e| panic!("delete {}: {e}", stringify!($m)));
+        crate::bulk::insert($db, vec![inserted.clone().into_active_model()], None)
+            .await
+            .unwrap_or_else(|e| panic!("bulk insert {}: {e}", stringify!($m)));
+        assert_eq!(
+            stored_text::<$m::Entity>($db, inserted.id).await,
+            stored,
+            "{} written in bulk",
+            stringify!($m)
+        );
         read
     }};
+}
+
+/// A row as the database stores it: every column's storage type and literal on SQLite, the row as JSON
+/// on PostgreSQL.
+async fn stored_text<E: EntityTrait>(db: &DatabaseConnection, id: i64) -> String {
+    let table = E::default().table_name().to_owned();
+    let sql = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let cols: Vec<String> = E::Column::iter()
+                .map(|c| format!("typeof(\"{0}\"), quote(\"{0}\")", c.as_str()))
+                .collect();
+            format!(
+                "SELECT json_array({}) FROM \"{table}\" WHERE id = {id}",
+                cols.join(", ")
+            )
+        }
+        _ => format!("SELECT row_to_json(t)::text FROM \"{table}\" t WHERE id = {id}"),
+    };
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap_or_else(|e| panic!("read {table} as stored: {e}"))
+        .unwrap_or_else(|| panic!("{table} row {id} missing"))
+        .try_get_by_index::<String>(0)
+        .unwrap_or_else(|e| panic!("stored text of {table}: {e}"))
 }
 
 async fn every_table_round_trips(db: DatabaseConnection) {

@@ -1,0 +1,168 @@
+//! Many rows in one statement.
+//!
+//! On SQLite the rows travel as one JSON array bound to a statement that never changes
+//! (`INSERT … SELECT value ->> 0, … FROM json_each(?)`), so it is prepared once and then served from the
+//! connection's statement cache. A multi-row `VALUES` list instead is a new statement for every row count:
+//! SQLite parses thousands of placeholders anew and every value crosses sea-query, sqlx and SQLite one by
+//! one. Values are written as the text sqlx would bind (RFC 3339 timestamps, 0/1 booleans), so rows read
+//! back the same whichever way they were written (checked for every table by the entity round-trip test). PostgreSQL takes multi-row `VALUES` statements.
+
+use chrono::SecondsFormat;
+use sea_orm::sea_query::{Alias, Expr, Func, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic,
+    Iterable, Value,
+};
+use std::fmt::Write as _;
+
+/// Most values bound to one multi-row statement (SQLite allows 32,766, PostgreSQL 65,535).
+const MAX_PARAMS: usize = 30_000;
+/// Most rows in one JSON document, to bound the memory one statement holds.
+const JSON_ROWS: usize = 50_000;
+
+/// Inserts `rows` (all setting the same columns) with an optional conflict clause; the number of rows
+/// inserted or updated.
+pub async fn insert<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    on_conflict: Option<OnConflict>,
+) -> Result<u64, DbErr>
+where
+    A: ActiveModelTrait + Send,
+{
+    let Some(first) = rows.first() else {
+        return Ok(0);
+    };
+    let columns: Vec<<A::Entity as EntityTrait>::Column> =
+        <A::Entity as EntityTrait>::Column::iter()
+            .filter(|c| !first.get(*c).is_not_set())
+            .collect();
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return insert_values(db, rows, on_conflict, columns.len()).await;
+    }
+    let mut affected = 0;
+    for chunk in rows.chunks(JSON_ROWS) {
+        let json = json_rows(chunk, &columns)?;
+        let mut select = Query::select();
+        for (i, c) in columns.iter().enumerate() {
+            // JSON has no bytes: they travel as hex.
+            select.expr(Expr::cust(match first.get(*c).into_value() {
+                Some(Value::Bytes(_)) => format!("unhex(value ->> {i})"),
+                _ => format!("value ->> {i}"),
+            }));
+        }
+        select
+            .from_function(Func::cust("json_each").arg(json), Alias::new("row"))
+            // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
+            .and_where(Expr::cust("true"));
+        let mut insert = Query::insert();
+        insert
+            .into_table(A::Entity::default().table_ref())
+            .columns(columns.iter().copied())
+            .select_from(select)
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        if let Some(oc) = &on_conflict {
+            insert.on_conflict(oc.clone());
+        }
+        affected += db.execute(&insert).await?.rows_affected();
+    }
+    Ok(affected)
+}
+
+async fn insert_values<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    on_conflict: Option<OnConflict>,
+    width: usize,
+) -> Result<u64, DbErr>
+where
+    A: ActiveModelTrait + Send,
+{
+    let mut affected = 0;
+    for chunk in rows.chunks((MAX_PARAMS / width.max(1)).max(1)) {
+        let mut insert = <A::Entity as EntityTrait>::insert_many(chunk.to_vec());
+        if let Some(oc) = &on_conflict {
+            insert = insert.on_conflict(oc.clone());
+        }
+        affected += match insert.exec_without_returning(db).await {
+            Ok(n) => n,
+            Err(DbErr::RecordNotInserted) => 0,
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(affected)
+}
+
+/// `[[v, …], …]`: one array per row, the values of `columns` in order.
+fn json_rows<A>(rows: &[A], columns: &[<A::Entity as EntityTrait>::Column]) -> Result<String, DbErr>
+where
+    A: ActiveModelTrait,
+{
+    let mut out = String::with_capacity(rows.len() * columns.len() * 12);
+    out.push('[');
+    for (r, row) in rows.iter().enumerate() {
+        out.push_str(if r == 0 { "[" } else { ",[" });
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let Some(value) = row.get(*c).into_value() else {
+                return Err(DbErr::Custom(format!(
+                    "bulk insert: column {} is not set in every row",
+                    c.as_str()
+                )));
+            };
+            push_json(&mut out, value, c.as_str())?;
+        }
+        out.push(']');
+    }
+    out.push(']');
+    Ok(out)
+}
+
+fn push_json(out: &mut String, value: Value, column: &str) -> Result<(), DbErr> {
+    let number = |out: &mut String, n: Option<i64>| match n {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push_str("null"),
+    };
+    match value {
+        Value::Bool(b) => number(out, b.map(i64::from)),
+        Value::TinyInt(n) => number(out, n.map(i64::from)),
+        Value::SmallInt(n) => number(out, n.map(i64::from)),
+        Value::Int(n) => number(out, n.map(i64::from)),
+        Value::BigInt(n) => number(out, n),
+        Value::TinyUnsigned(n) => number(out, n.map(i64::from)),
+        Value::SmallUnsigned(n) => number(out, n.map(i64::from)),
+        Value::Unsigned(n) => number(out, n.map(i64::from)),
+        Value::String(Some(s)) => push_str(out, &s)?,
+        Value::ChronoDateTimeUtc(Some(t)) => {
+            push_str(out, &t.to_rfc3339_opts(SecondsFormat::AutoSi, false))?
+        }
+        Value::ChronoDate(Some(d)) => push_str(out, &d.format("%F").to_string())?,
+        Value::Bytes(Some(b)) => {
+            out.push('"');
+            for byte in b {
+                let _ = write!(out, "{byte:02x}");
+            }
+            out.push('"');
+        }
+        Value::String(None)
+        | Value::ChronoDateTimeUtc(None)
+        | Value::ChronoDate(None)
+        | Value::Bytes(None) => out.push_str("null"),
+        other => {
+            return Err(DbErr::Custom(format!(
+                "bulk insert: column {column} holds {other:?}, which is not written as JSON"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn push_str(out: &mut String, s: &str) -> Result<(), DbErr> {
+    let quoted = serde_json::to_string(s).map_err(|e| DbErr::Custom(e.to_string()))?;
+    out.push_str(&quoted);
+    Ok(())
+}
