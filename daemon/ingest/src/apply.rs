@@ -4,6 +4,7 @@ use crate::{IngestError, Outcome, catalog, inventory, marketing, order_batch, or
 use chrono::{DateTime, Utc};
 use creatorflow_core::ingest::{IngestEvent, Payload, Source};
 use creatorflow_core::{DomainEvent, WorkspaceId};
+use creatorflow_store::bulk;
 use creatorflow_store::entity::{alert_event, connection, ingest_event, location, variant};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -93,7 +94,7 @@ impl Cache {
                 .column(A::Subject)
                 .column(A::Kind)
                 .filter(A::WorkspaceId.eq(ws))
-                .filter(A::Subject.is_in(chunk.iter().cloned()))
+                .filter(bulk::is_in(txn.get_database_backend(), A::Subject, chunk)?)
                 .filter(A::ResolvedAt.is_null())
                 .into_tuple::<(String, String)>()
                 .all(txn)

@@ -155,10 +155,11 @@ impl<'a> Run<'a> {
     // ---- loading ----------------------------------------------------------------------------------------
 
     async fn load(&mut self, events: &[&IngestEvent]) -> Result<(), IngestError> {
+        let backend = self.txn.get_database_backend();
         let ws_ids: Vec<i64> = distinct(events.iter().map(|e| e.workspace_id.0));
         for chunk in ws_ids.chunks(IN_CHUNK) {
             let found = workspace::Entity::find()
-                .filter(workspace::Column::Id.is_in(chunk.iter().copied()))
+                .filter(bulk::is_in(backend, workspace::Column::Id, chunk)?)
                 .all(self.txn)
                 .await?;
             self.workspaces.extend(found.into_iter().map(|w| w.id));
@@ -205,7 +206,7 @@ impl<'a> Run<'a> {
                 loaded.extend(
                     order::Entity::find()
                         .filter(order::Column::ConnectionId.eq(conn))
-                        .filter(order::Column::ExternalId.is_in(chunk.iter().cloned()))
+                        .filter(bulk::is_in(backend, order::Column::ExternalId, chunk)?)
                         .lock_exclusive()
                         .all(self.txn)
                         .await?,
@@ -216,7 +217,7 @@ impl<'a> Run<'a> {
         let order_ids: Vec<i64> = loaded.iter().map(|o| o.id).collect();
         for chunk in order_ids.chunks(IN_CHUNK) {
             for l in order_line::Entity::find()
-                .filter(order_line::Column::OrderId.is_in(chunk.iter().copied()))
+                .filter(bulk::is_in(backend, order_line::Column::OrderId, chunk)?)
                 .order_by_asc(order_line::Column::Id)
                 .all(self.txn)
                 .await?
@@ -253,7 +254,7 @@ impl<'a> Run<'a> {
             for chunk in distinct(exts).chunks(IN_CHUNK) {
                 for row in shipment::Entity::find()
                     .filter(shipment::Column::ConnectionId.eq(conn))
-                    .filter(shipment::Column::ExternalId.is_in(chunk.iter().cloned()))
+                    .filter(bulk::is_in(backend, shipment::Column::ExternalId, chunk)?)
                     .lock_exclusive()
                     .all(self.txn)
                     .await?
@@ -288,7 +289,7 @@ impl<'a> Run<'a> {
             for chunk in distinct(list).chunks(IN_CHUNK) {
                 let found = variant::Entity::find()
                     .filter(variant::Column::WorkspaceId.eq(ws))
-                    .filter(variant::Column::Sku.is_in(chunk.iter().cloned()))
+                    .filter(bulk::is_in(backend, variant::Column::Sku, chunk)?)
                     .all(self.txn)
                     .await?;
                 for v in found {
@@ -304,7 +305,7 @@ impl<'a> Run<'a> {
         );
         for chunk in missing.chunks(IN_CHUNK) {
             for v in variant::Entity::find()
-                .filter(variant::Column::Id.is_in(chunk.iter().copied()))
+                .filter(bulk::is_in(backend, variant::Column::Id, chunk)?)
                 .all(self.txn)
                 .await?
             {
@@ -318,7 +319,7 @@ impl<'a> Run<'a> {
         );
         for chunk in missing.chunks(IN_CHUNK) {
             for l in location::Entity::find()
-                .filter(location::Column::Id.is_in(chunk.iter().copied()))
+                .filter(bulk::is_in(backend, location::Column::Id, chunk)?)
                 .all(self.txn)
                 .await?
             {
@@ -352,7 +353,11 @@ impl<'a> Run<'a> {
         }
         for chunk in distinct(variant_ids).chunks(IN_CHUNK) {
             for l in inventory_level::Entity::find()
-                .filter(inventory_level::Column::VariantId.is_in(chunk.iter().copied()))
+                .filter(bulk::is_in(
+                    backend,
+                    inventory_level::Column::VariantId,
+                    chunk,
+                )?)
                 .lock_exclusive()
                 .all(self.txn)
                 .await?
@@ -387,7 +392,11 @@ impl<'a> Run<'a> {
             for chunk in distinct(exts).chunks(IN_CHUNK) {
                 for i in customer_identity::Entity::find()
                     .filter(customer_identity::Column::ConnectionId.eq(conn))
-                    .filter(customer_identity::Column::ExternalId.is_in(chunk.iter().cloned()))
+                    .filter(bulk::is_in(
+                        backend,
+                        customer_identity::Column::ExternalId,
+                        chunk,
+                    )?)
                     .all(self.txn)
                     .await?
                 {
@@ -402,7 +411,7 @@ impl<'a> Run<'a> {
             for chunk in distinct(hashes).chunks(IN_CHUNK) {
                 for c in customer::Entity::find()
                     .filter(customer::Column::WorkspaceId.eq(ws))
-                    .filter(customer::Column::EmailHash.is_in(chunk.iter().cloned()))
+                    .filter(bulk::is_in(backend, customer::Column::EmailHash, chunk)?)
                     .order_by_asc(customer::Column::Id)
                     .all(self.txn)
                     .await?
@@ -435,7 +444,7 @@ impl<'a> Run<'a> {
             .collect();
         for chunk in customer_ids.chunks(IN_CHUNK) {
             for c in customer::Entity::find()
-                .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+                .filter(bulk::is_in(backend, customer::Column::Id, chunk)?)
                 .lock_exclusive()
                 .all(self.txn)
                 .await?
@@ -567,13 +576,14 @@ impl<'a> Run<'a> {
             units: Option<i64>,
         }
         use sales_hourly::Column as S;
+        let backend = self.txn.get_database_backend();
         let rows = sales_hourly::Entity::find()
             .select_only()
             .column(S::Sku)
             .column(S::Hour)
             .column_as(sum_i64(S::Units), "units")
             .filter(S::WorkspaceId.eq(ws))
-            .filter(S::Sku.is_in(skus.iter().cloned()))
+            .filter(bulk::is_in(backend, S::Sku, skus)?)
             .filter(S::Hour.gte(from))
             .filter(S::Hour.lt(to))
             .group_by(S::Sku)
@@ -1327,6 +1337,7 @@ impl<'a> Run<'a> {
     /// lines, levels with their ledger entries, then alerts and rollups.
     async fn flush(self) -> Result<(), IngestError> {
         let txn = self.txn;
+        let backend = txn.get_database_backend();
         for (ws, source, id) in &self.fresh {
             ingest_event::Entity::delete_many()
                 .filter(ingest_event::Column::WorkspaceId.eq(*ws))
@@ -1376,7 +1387,7 @@ impl<'a> Run<'a> {
         .await?;
         for chunk in delete_lines.chunks(IN_CHUNK) {
             order_line::Entity::delete_many()
-                .filter(order_line::Column::OrderId.is_in(chunk.iter().copied()))
+                .filter(bulk::is_in(backend, order_line::Column::OrderId, chunk)?)
                 .exec(txn)
                 .await?;
         }

@@ -1,7 +1,7 @@
 //! Many rows in one statement.
 //!
 //! On SQLite the rows travel as one JSON array bound to a statement that never changes
-//! (`INSERT … SELECT value ->> 0, … FROM json_each(?)`), so it is prepared once and then served from the
+//! (`INSERT … SELECT value ->> 0, … FROM jsonb_each(?)`), so it is prepared once and then served from the
 //! connection's statement cache. A multi-row `VALUES` list instead is a new statement for every row count:
 //! SQLite parses thousands of placeholders anew and every value crosses sea-query, sqlx and SQLite one by
 //! one. Values are written as the text sqlx would bind (RFC 3339 timestamps, 0/1 booleans), so rows read
@@ -10,8 +10,8 @@
 use chrono::SecondsFormat;
 use sea_orm::sea_query::{Alias, Expr, Func, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic,
-    Iterable, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
+    IdenStatic, Iterable, Value,
 };
 use std::fmt::Write as _;
 
@@ -52,7 +52,7 @@ where
             }));
         }
         select
-            .from_function(Func::cust("json_each").arg(json), Alias::new("row"))
+            .from_function(Func::cust("jsonb_each").arg(json), Alias::new("row"))
             // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
             .and_where(Expr::cust("true"));
         let mut insert = Query::insert();
@@ -165,4 +165,126 @@ fn push_str(out: &mut String, s: &str) -> Result<(), DbErr> {
     let quoted = serde_json::to_string(s).map_err(|e| DbErr::Custom(e.to_string()))?;
     out.push_str(&quoted);
     Ok(())
+}
+
+/// `column IN (values)`. On SQLite the values are one bound JSON array (`IN (SELECT value FROM
+/// json_each(?))`), so the statement stays the same for any number of values and is prepared once; other
+/// backends get a plain list.
+pub fn is_in<C, V>(backend: DbBackend, column: C, values: &[V]) -> Result<Expr, DbErr>
+where
+    C: ColumnTrait,
+    V: Into<Value> + serde::Serialize + Clone,
+{
+    if backend != DbBackend::Sqlite {
+        return Ok(column.is_in(values.iter().cloned()));
+    }
+    let json = serde_json::to_string(values).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let list = Query::select()
+        .column(Alias::new("value"))
+        .from_function(Func::cust("json_each").arg(json), Alias::new("list"))
+        .to_owned();
+    Ok(column.in_subquery(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::workspace;
+    use crate::migration::test_support::{on_postgres, on_sqlite};
+    use chrono::{DateTime, Utc};
+    use sea_orm::{DatabaseConnection, QueryFilter, QueryOrder, Set};
+
+    /// Names JSON and SQL both have to escape.
+    const NAMES: [&str; 5] = ["plain", "it's", "say \"hi\"", "back\\slash", "naïve ✓"];
+
+    fn row(i: usize, name: &str) -> workspace::ActiveModel {
+        let at = DateTime::<Utc>::from_timestamp(1_772_600_000 + i as i64, 1_000).expect("time");
+        workspace::ActiveModel {
+            slug: Set(format!("ws-{i}")),
+            name: Set(name.to_owned()),
+            timezone: Set("UTC".into()),
+            currency: Set("EUR".into()),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        }
+    }
+
+    async fn names(db: &DatabaseConnection, filter: Expr) -> Vec<(i64, String)> {
+        workspace::Entity::find()
+            .filter(filter)
+            .order_by_asc(workspace::Column::Id)
+            .all(db)
+            .await
+            .expect("select")
+            .into_iter()
+            .map(|w| (w.id, w.name))
+            .collect()
+    }
+
+    async fn inserts_upserts_and_filters(db: DatabaseConnection) {
+        let backend = db.get_database_backend();
+        let rows: Vec<_> = NAMES.iter().enumerate().map(|(i, n)| row(i, n)).collect();
+        assert_eq!(insert(&db, rows, None).await.expect("insert"), 5);
+
+        // Two rows collide with stored slugs and are skipped; the third is new.
+        let keep = OnConflict::column(workspace::Column::Slug)
+            .do_nothing()
+            .to_owned();
+        let again = vec![row(0, "other"), row(1, "other"), row(7, "new")];
+        assert_eq!(insert(&db, again, Some(keep)).await.expect("do nothing"), 1);
+        // An update on conflict overwrites only the named column.
+        let rename = OnConflict::column(workspace::Column::Slug)
+            .update_column(workspace::Column::Name)
+            .to_owned();
+        let renamed = vec![row(0, "renamed")];
+        assert_eq!(insert(&db, renamed, Some(rename)).await.expect("update"), 1);
+
+        let stored = names(&db, workspace::Column::Id.gt(0)).await;
+        let expected: Vec<&str> = vec!["renamed", NAMES[1], NAMES[2], NAMES[3], NAMES[4], "new"];
+        assert_eq!(
+            stored.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+            expected
+        );
+
+        // The JSON list selects exactly what a plain IN list selects, for text and for integers.
+        let wanted: Vec<String> = vec![
+            NAMES[1].into(),
+            NAMES[2].into(),
+            NAMES[4].into(),
+            "x".into(),
+        ];
+        let by_json = names(
+            &db,
+            is_in(backend, workspace::Column::Name, &wanted).expect("in"),
+        )
+        .await;
+        let plain = names(&db, workspace::Column::Name.is_in(wanted.clone())).await;
+        assert_eq!(by_json, plain);
+        assert_eq!(by_json.len(), 3);
+        let ids: Vec<i64> = vec![stored[0].0, stored[5].0, 999];
+        let by_json = names(
+            &db,
+            is_in(backend, workspace::Column::Id, &ids).expect("in"),
+        )
+        .await;
+        assert_eq!(by_json, vec![stored[0].clone(), stored[5].clone()]);
+        let none: Vec<i64> = Vec::new();
+        let by_json = names(
+            &db,
+            is_in(backend, workspace::Column::Id, &none).expect("in"),
+        )
+        .await;
+        assert!(by_json.is_empty());
+    }
+
+    #[tokio::test]
+    async fn inserts_upserts_and_filters_on_sqlite() {
+        on_sqlite(inserts_upserts_and_filters).await;
+    }
+
+    #[tokio::test]
+    async fn inserts_upserts_and_filters_on_postgres() {
+        on_postgres(inserts_upserts_and_filters).await;
+    }
 }
