@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-pub async fn run(rate: u32, seconds: u64) -> anyhow::Result<()> {
+pub async fn run(rate: u32, seconds: u64, warmup: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let d = Daemon::start(dir.path())?;
     d.gql(
@@ -42,7 +42,8 @@ pub async fn run(rate: u32, seconds: u64) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let total = u64::from(rate) * seconds;
+    let warm = u64::from(rate) * warmup;
+    let total = warm + u64::from(rate) * seconds;
     let receiver = {
         let sent = sent.clone();
         tokio::spawn(async move {
@@ -60,8 +61,9 @@ pub async fn run(rate: u32, seconds: u64) -> anyhow::Result<()> {
                     continue;
                 };
                 let key = reason.trim_start_matches("adjustment: ").to_owned();
+                let n: u64 = key.trim_start_matches("bench-").parse().unwrap_or(u64::MAX);
                 if let Some(t0) = sent.lock().ok().and_then(|mut m| m.remove(&key)) {
-                    lat.push(t0.elapsed());
+                    lat.push((n, t0.elapsed()));
                 }
             }
             lat
@@ -93,16 +95,21 @@ pub async fn run(rate: u32, seconds: u64) -> anyhow::Result<()> {
     for t in tasks {
         t.await??;
     }
-    let mut lat = receiver.await?;
-    if (lat.len() as u64) < total {
+    let all = receiver.await?;
+    if (all.len() as u64) < total {
         bail!(
             "only {} of {total} subscription messages arrived",
-            lat.len()
+            all.len()
         );
     }
+    let (mut first, mut lat): (Vec<_>, Vec<_>) = all.into_iter().partition(|(n, _)| *n < warm);
+    let mut first: Vec<Duration> = first.drain(..).map(|(_, d)| d).collect();
+    let mut lat: Vec<Duration> = lat.drain(..).map(|(_, d)| d).collect();
+    first.sort();
     lat.sort();
     println!(
-        "latency: {total} mutations at {rate}/s (achieved {:.0}/s) → subscription message",
+        "latency: {} mutations at {rate}/s (achieved {:.0}/s) → subscription message, after {warm} warm-up mutations",
+        lat.len(),
         total as f64 / send_secs
     );
     println!("| p50 | p90 | p99 | max |");
@@ -115,6 +122,14 @@ pub async fn run(rate: u32, seconds: u64) -> anyhow::Result<()> {
         ms(percentile(&lat, 0.99)),
         ms(percentile(&lat, 1.0))
     );
+    if !first.is_empty() {
+        println!(
+            "warm-up ({warm} mutations, not in the table): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            ms(percentile(&first, 0.5)),
+            ms(percentile(&first, 0.99)),
+            ms(percentile(&first, 1.0))
+        );
+    }
     Ok(())
 }
 

@@ -47,6 +47,10 @@ enum Command {
         rate: u32,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Seconds of the same traffic sent first and reported apart: the client opens its connections and
+        /// the daemon prepares its statements then.
+        #[arg(long, default_value_t = 1)]
+        warmup: u64,
     },
     /// The low-stock query over a large catalog.
     StockQuery {
@@ -85,7 +89,11 @@ fn main() -> anyhow::Result<()> {
                 runs,
                 orders_only,
             } => ingest::run(orders, skus, batch, runs, orders_only).await,
-            Command::Latency { rate, seconds } => latency::run(rate, seconds).await,
+            Command::Latency {
+                rate,
+                seconds,
+                warmup,
+            } => latency::run(rate, seconds, warmup).await,
             Command::StockQuery { skus, runs } => query::run(skus, runs).await,
         }
     })
