@@ -8,7 +8,8 @@ use creatorflow_ingest::Ingest;
 use creatorflow_plugin_host::{HostConfig, PluginHost, PluginManager, PluginRegistry};
 use creatorflow_store::{CredentialCipher, DbOptions, Store, TokenScope};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::web::{LocalAddr, RemoteAddr};
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -191,6 +192,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let acceptor = TcpListener::bind(config.server.listen)
         .into_acceptor()
         .await
+        .map(NoDelay)
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = acceptor
         .local_addr()
@@ -213,6 +215,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await?;
     tracing::info!("Shut down cleanly");
     Ok(())
+}
+
+/// Accepts TCP connections with Nagle's algorithm off, so a response or subscription message goes out when
+/// written instead of waiting for the peer's delayed acknowledgement of the previous one (up to 40 ms on
+/// Linux).
+struct NoDelay(TcpAcceptor);
+
+impl Acceptor for NoDelay {
+    type Io = tokio::net::TcpStream;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(Self::Io, LocalAddr, RemoteAddr, poem::http::uri::Scheme)> {
+        let (io, local, remote, scheme) = self.0.accept().await?;
+        if let Err(e) = io.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot switch off Nagle's algorithm on a connection");
+        }
+        Ok((io, local, remote, scheme))
+    }
 }
 
 /// Checkpoints the SQLite WAL every second in the background, so commits do not stall on it.

@@ -47,9 +47,9 @@ enum Command {
         rate: u32,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// Seconds of the same traffic sent first and reported apart: the client opens its connections and
-        /// the daemon prepares its statements then.
-        #[arg(long, default_value_t = 1)]
+        /// Seconds of the same traffic sent first and reported apart (the client opens its connections and
+        /// the daemon prepares its statements then); by default every request counts.
+        #[arg(long, default_value_t = 0)]
         warmup: u64,
     },
     /// The low-stock query over a large catalog.
