@@ -78,6 +78,7 @@ fn opt_id(field: &str, v: Option<&str>) -> R {
 }
 
 pub(crate) fn event(e: &IngestEvent) -> R {
+    no_nul(e)?;
     id("sourceEventId", &e.source_event_id)?;
     id("actor", &e.actor)?;
     match &e.payload {
@@ -308,4 +309,72 @@ pub(crate) fn event(e: &IngestEvent) -> R {
         }
     }
     Ok(())
+}
+
+/// Refuses a NUL character in any text of the event: PostgreSQL cannot store one, and a database error would
+/// fail the whole batch instead of this event alone. The event is serialised into a scanner (no allocation);
+/// only when it finds one is the event walked for the field's path.
+fn no_nul(e: &IngestEvent) -> R {
+    let mut scan = NulScan::default();
+    if serde_json::to_writer(&mut scan, e).is_ok() && !scan.found {
+        return Ok(());
+    }
+    let path = serde_json::to_value(e)
+        .ok()
+        .and_then(|v| nul_path(&v, String::new()))
+        .unwrap_or_else(|| "event".to_owned());
+    Err(IngestError::invalid(
+        path,
+        "must not contain a NUL character",
+    ))
+}
+
+/// Watches serialised JSON for the escape `\u0000`.
+#[derive(Default)]
+struct NulScan {
+    found: bool,
+    /// 0: plain text; 1: after a backslash; 2..=5: after `\u` and that many zeros minus two.
+    state: u8,
+}
+
+impl std::io::Write for NulScan {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            self.state = match (self.state, b) {
+                (0, b'\\') => 1,
+                (1, b'u') => 2,
+                (2..=4, b'0') => self.state + 1,
+                (5, b'0') => {
+                    self.found = true;
+                    0
+                }
+                _ => 0,
+            };
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn nul_path(v: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) if s.contains('\0') => Some(path),
+        J::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, format!("{path}[{i}]"))),
+        J::Object(fields) => fields.iter().find_map(|(k, item)| {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            nul_path(item, p)
+        }),
+        _ => None,
+    }
 }

@@ -954,6 +954,41 @@ async fn batches_commit_together_with_per_event_results() {
 }
 
 #[tokio::test]
+async fn a_nul_character_is_refused_without_failing_its_batch() {
+    for db in backends() {
+        let env = env(&db).await;
+        let mut bad = order_payload("o2", OrderStatus::Paid, 1, 1);
+        if let Payload::OrderUpserted(o) = &mut bad {
+            o.lines[0].title = "tee\0".into();
+        }
+        let events = vec![
+            env.event(order_payload("o1", OrderStatus::Paid, 1, 1)),
+            env.event(bad),
+            env.event(Payload::InventoryAdjusted(InventoryAdjust {
+                sku: "TEE-M".into(),
+                location: None,
+                delta: 1,
+                reason: "count\0".into(),
+            })),
+        ];
+        let results = env.ingest.apply_batch(&events).await.expect("batch");
+        assert!(matches!(results[0], Ok(Outcome::Applied)), "{results:?}");
+        assert!(
+            matches!(&results[1], Err(IngestError::Invalid { field, message })
+                if field == "payload.lines[0].title" && message.contains("NUL")),
+            "{results:?}"
+        );
+        assert!(
+            matches!(&results[2], Err(IngestError::Invalid { field, .. }) if field == "payload.reason"),
+            "{results:?}"
+        );
+        // Only the first order reserved stock; the refused adjustment changed nothing.
+        assert_eq!(env.levels().await, (10, 1));
+        env.assert_consistent().await;
+    }
+}
+
+#[tokio::test]
 async fn a_refused_order_event_is_not_remembered_within_or_after_its_batch() {
     for db in backends() {
         let env = env(&db).await;

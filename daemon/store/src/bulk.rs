@@ -196,6 +196,8 @@ mod tests {
 
     /// Names JSON and SQL both have to escape.
     const NAMES: [&str; 5] = ["plain", "it's", "say \"hi\"", "back\\slash", "naïve ✓"];
+    /// Some SQLite builds cut JSON text off at a NUL character; the bundled one must not.
+    const NUL: &str = "nul\0inside";
 
     fn row(i: usize, name: &str) -> workspace::ActiveModel {
         let at = DateTime::<Utc>::from_timestamp(1_772_600_000 + i as i64, 1_000).expect("time");
@@ -276,6 +278,18 @@ mod tests {
         )
         .await;
         assert!(by_json.is_empty());
+
+        // A NUL character is kept whole, written and looked up.
+        let rows = vec![row(8, NUL), row(9, "after")];
+        assert_eq!(insert(&db, rows, None).await.expect("insert NUL"), 2);
+        let wanted = vec![NUL.to_owned()];
+        let found = names(
+            &db,
+            is_in(backend, workspace::Column::Name, &wanted).expect("in"),
+        )
+        .await;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1, NUL);
     }
 
     #[tokio::test]
