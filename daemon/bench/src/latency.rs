@@ -102,11 +102,13 @@ pub async fn run(rate: u32, seconds: u64, warmup: u64) -> anyhow::Result<()> {
             all.len()
         );
     }
-    let (mut first, mut lat): (Vec<_>, Vec<_>) = all.into_iter().partition(|(n, _)| *n < warm);
-    let mut first: Vec<Duration> = first.drain(..).map(|(_, d)| d).collect();
-    let mut lat: Vec<Duration> = lat.drain(..).map(|(_, d)| d).collect();
-    first.sort();
-    lat.sort();
+    let (first, rest): (Vec<_>, Vec<_>) = all.into_iter().partition(|(n, _)| *n < warm);
+    let sorted = |samples: Vec<(u64, Duration)>| {
+        let mut d: Vec<Duration> = samples.into_iter().map(|(_, d)| d).collect();
+        d.sort();
+        d
+    };
+    let (first, lat) = (sorted(first), sorted(rest));
     println!(
         "latency: {} mutations at {rate}/s (achieved {:.0}/s) → subscription message, after {warm} warm-up mutations",
         lat.len(),

@@ -5,7 +5,8 @@
 //! connection's statement cache. A multi-row `VALUES` list instead is a new statement for every row count:
 //! SQLite parses thousands of placeholders anew and every value crosses sea-query, sqlx and SQLite one by
 //! one. Values are written as the text sqlx would bind (RFC 3339 timestamps, 0/1 booleans), so rows read
-//! back the same whichever way they were written (checked for every table by the entity round-trip test). PostgreSQL takes multi-row `VALUES` statements.
+//! back the same whichever way they were written (checked for every table by the entity round-trip test).
+//! PostgreSQL takes multi-row `VALUES` statements.
 
 use chrono::SecondsFormat;
 use sea_orm::sea_query::{Alias, Expr, Func, OnConflict, Query};
@@ -13,7 +14,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
     IdenStatic, Iterable, Value,
 };
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 /// Most values bound to one multi-row statement (SQLite allows 32,766, PostgreSQL 65,535).
 const MAX_PARAMS: usize = 30_000;
@@ -98,13 +99,13 @@ fn json_rows<A>(rows: &[A], columns: &[<A::Entity as EntityTrait>::Column]) -> R
 where
     A: ActiveModelTrait,
 {
-    let mut out = String::with_capacity(rows.len() * columns.len() * 12);
-    out.push('[');
+    let mut out = Vec::with_capacity(rows.len() * columns.len() * 12);
+    out.push(b'[');
     for (r, row) in rows.iter().enumerate() {
-        out.push_str(if r == 0 { "[" } else { ",[" });
+        out.extend_from_slice(if r == 0 { b"[" } else { b",[" });
         for (i, c) in columns.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.push(b',');
             }
             let Some(value) = row.get(*c).into_value() else {
                 return Err(DbErr::Custom(format!(
@@ -112,59 +113,56 @@ where
                     c.as_str()
                 )));
             };
-            push_json(&mut out, value, c.as_str())?;
+            push_json(&mut out, value, c.as_str()).map_err(|e| DbErr::Custom(e.to_string()))?;
         }
-        out.push(']');
+        out.push(b']');
     }
-    out.push(']');
-    Ok(out)
+    out.push(b']');
+    String::from_utf8(out).map_err(|e| DbErr::Custom(e.to_string()))
 }
 
-fn push_json(out: &mut String, value: Value, column: &str) -> Result<(), DbErr> {
-    let number = |out: &mut String, n: Option<i64>| match n {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
-        None => out.push_str("null"),
-    };
+/// Appends one value as JSON; an error for value kinds no table uses.
+fn push_json(out: &mut Vec<u8>, value: Value, column: &str) -> std::io::Result<()> {
+    let text =
+        |out: &mut Vec<u8>, s: &str| serde_json::to_writer(out, s).map_err(std::io::Error::from);
     match value {
-        Value::Bool(b) => number(out, b.map(i64::from)),
-        Value::TinyInt(n) => number(out, n.map(i64::from)),
-        Value::SmallInt(n) => number(out, n.map(i64::from)),
-        Value::Int(n) => number(out, n.map(i64::from)),
-        Value::BigInt(n) => number(out, n),
-        Value::TinyUnsigned(n) => number(out, n.map(i64::from)),
-        Value::SmallUnsigned(n) => number(out, n.map(i64::from)),
-        Value::Unsigned(n) => number(out, n.map(i64::from)),
-        Value::String(Some(s)) => push_str(out, &s)?,
+        Value::Bool(Some(b)) => write!(out, "{}", i64::from(b)),
+        Value::TinyInt(Some(n)) => write!(out, "{n}"),
+        Value::SmallInt(Some(n)) => write!(out, "{n}"),
+        Value::Int(Some(n)) => write!(out, "{n}"),
+        Value::BigInt(Some(n)) => write!(out, "{n}"),
+        Value::TinyUnsigned(Some(n)) => write!(out, "{n}"),
+        Value::SmallUnsigned(Some(n)) => write!(out, "{n}"),
+        Value::Unsigned(Some(n)) => write!(out, "{n}"),
+        Value::String(Some(s)) => text(out, &s),
         Value::ChronoDateTimeUtc(Some(t)) => {
-            push_str(out, &t.to_rfc3339_opts(SecondsFormat::AutoSi, false))?
+            text(out, &t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
         }
-        Value::ChronoDate(Some(d)) => push_str(out, &d.format("%F").to_string())?,
+        Value::ChronoDate(Some(d)) => write!(out, "\"{}\"", d.format("%F")),
         Value::Bytes(Some(b)) => {
-            out.push('"');
+            out.push(b'"');
             for byte in b {
-                let _ = write!(out, "{byte:02x}");
+                write!(out, "{byte:02x}")?;
             }
-            out.push('"');
+            out.push(b'"');
+            Ok(())
         }
-        Value::String(None)
+        Value::Bool(None)
+        | Value::TinyInt(None)
+        | Value::SmallInt(None)
+        | Value::Int(None)
+        | Value::BigInt(None)
+        | Value::TinyUnsigned(None)
+        | Value::SmallUnsigned(None)
+        | Value::Unsigned(None)
+        | Value::String(None)
         | Value::ChronoDateTimeUtc(None)
         | Value::ChronoDate(None)
-        | Value::Bytes(None) => out.push_str("null"),
-        other => {
-            return Err(DbErr::Custom(format!(
-                "bulk insert: column {column} holds {other:?}, which is not written as JSON"
-            )));
-        }
+        | Value::Bytes(None) => out.write_all(b"null"),
+        other => Err(std::io::Error::other(format!(
+            "bulk insert: column {column} holds {other:?}, which is not written as JSON"
+        ))),
     }
-    Ok(())
-}
-
-fn push_str(out: &mut String, s: &str) -> Result<(), DbErr> {
-    let quoted = serde_json::to_string(s).map_err(|e| DbErr::Custom(e.to_string()))?;
-    out.push_str(&quoted);
-    Ok(())
 }
 
 /// `column IN (values)`. On SQLite the values are one bound JSON array (`IN (SELECT value FROM
