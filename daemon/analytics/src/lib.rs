@@ -1,0 +1,2 @@
+//! Read-only analytics: one definition per metric, readers of the rollups the write path keeps, and the
+//! customer, product, timing and marketing analyses built on compact aggregates.

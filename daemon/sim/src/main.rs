@@ -1,0 +1,2 @@
+//! `creatorflow-sim`: marketplace simulators for tests, benchmarks and demos.
+fn main() {}
