@@ -7,7 +7,7 @@ use crate::error::{Denial, DenyRule};
 use crate::manifest::{OriginPattern, RateBudget};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -294,8 +294,10 @@ fn private_denial(origin: &str, addr: &str) -> Denial {
     }
 }
 
-/// Whether `ip` is reachable on the public internet (not loopback, private, link-local, CGNAT, documentation,
-/// multicast or reserved). Connectors have no business inside the operator's network.
+/// Whether `ip` is reachable on the public internet. Connectors have no business inside the operator's
+/// network, nor in any range whose traffic may be translated into it (NAT64, 6to4, IPv4-compatible), so every
+/// special-purpose range of the IANA IPv4 and IPv6 registries that is not plainly global is refused, and IPv6
+/// outside global unicast (`2000::/3`) is refused outright.
 pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -303,32 +305,112 @@ pub(crate) fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_v4(v4);
             }
-            let seg = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg[0] & 0xfe00) == 0xfc00
-                || (seg[0] & 0xffc0) == 0xfe80
-                || (seg[0] == 0x2001 && seg[1] == 0x0db8)
-                || v6 == Ipv6Addr::LOCALHOST)
+            let bits = u128::from(v6);
+            in_prefix128(bits, GLOBAL_UNICAST_V6)
+                && !SPECIAL_V6.iter().any(|r| in_prefix128(bits, (r.0, r.1)))
         }
     }
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let o = ip.octets();
-    !(ip.is_private()
-        || ip.is_loopback()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || ip.is_multicast()
-        || o[0] == 0
-        || (o[0] == 100 && (o[1] & 0xc0) == 64)
-        || o[0] >= 240
-        || (o[0] == 192 && o[1] == 0 && o[2] == 0))
+    let bits = u32::from(ip);
+    !SPECIAL_V4.iter().any(|r| {
+        let mask = if r.1 == 0 { 0 } else { u32::MAX << (32 - r.1) };
+        bits & mask == r.0 & mask
+    })
 }
+
+fn in_prefix128(bits: u128, (prefix, len): (u128, u32)) -> bool {
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len)
+    };
+    bits & mask == prefix & mask
+}
+
+const fn v4(a: u8, b: u8, c: u8, d: u8) -> u32 {
+    u32::from_be_bytes([a, b, c, d])
+}
+
+const fn v6(segments: [u16; 8]) -> u128 {
+    let mut bits = 0u128;
+    let mut i = 0;
+    while i < 8 {
+        bits = (bits << 16) | segments[i] as u128;
+        i += 1;
+    }
+    bits
+}
+
+const GLOBAL_UNICAST_V6: (u128, u32) = (v6([0x2000, 0, 0, 0, 0, 0, 0, 0]), 3);
+
+/// IPv4 ranges refused: the IANA IPv4 Special-Purpose Address Registry entries that are not globally reachable
+/// (or are deprecated), plus multicast. (prefix, length, name)
+pub(crate) const SPECIAL_V4: &[(u32, u32, &str)] = &[
+    (v4(0, 0, 0, 0), 8, "this network"),
+    (v4(10, 0, 0, 0), 8, "private-use"),
+    (v4(100, 64, 0, 0), 10, "shared address space (CGNAT)"),
+    (v4(127, 0, 0, 0), 8, "loopback"),
+    (v4(169, 254, 0, 0), 16, "link-local"),
+    (v4(172, 16, 0, 0), 12, "private-use"),
+    (v4(192, 0, 0, 0), 24, "IETF protocol assignments"),
+    (v4(192, 0, 2, 0), 24, "documentation (TEST-NET-1)"),
+    (v4(192, 88, 99, 0), 24, "deprecated 6to4 relay anycast"),
+    (v4(192, 168, 0, 0), 16, "private-use"),
+    (v4(198, 18, 0, 0), 15, "benchmarking"),
+    (v4(198, 51, 100, 0), 24, "documentation (TEST-NET-2)"),
+    (v4(203, 0, 113, 0), 24, "documentation (TEST-NET-3)"),
+    (v4(224, 0, 0, 0), 4, "multicast"),
+    (v4(240, 0, 0, 0), 4, "reserved"),
+    (v4(255, 255, 255, 255), 32, "limited broadcast"),
+];
+
+/// IPv6 ranges refused inside global unicast `2000::/3` (everything outside it — loopback, unspecified,
+/// IPv4-compatible `::/96`, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, discard `100::/64`, unique-local,
+/// link-local, site-local, multicast — is refused by that rule). (prefix, length, name)
+pub(crate) const SPECIAL_V6: &[(u128, u32, &str)] = &[
+    (
+        v6([0x2001, 0, 0, 0, 0, 0, 0, 0]),
+        23,
+        "IETF protocol assignments (Teredo, benchmarking, ORCHID)",
+    ),
+    (v6([0x2001, 0x0db8, 0, 0, 0, 0, 0, 0]), 32, "documentation"),
+    (v6([0x2002, 0, 0, 0, 0, 0, 0, 0]), 16, "6to4"),
+    (v6([0x3fff, 0, 0, 0, 0, 0, 0, 0]), 20, "documentation"),
+];
+
+/// Ranges outside `2000::/3` named for the table-driven test: each must be refused.
+#[cfg(test)]
+pub(crate) const OUTSIDE_GLOBAL_V6: &[(u128, u32, &str)] = &[
+    (0, 128, "unspecified"),
+    (1, 128, "loopback"),
+    (0, 96, "IPv4-compatible (deprecated)"),
+    (
+        v6([0x64, 0xff9b, 0, 0, 0, 0, 0, 0]),
+        96,
+        "IPv4/IPv6 translation (NAT64)",
+    ),
+    (
+        v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]),
+        48,
+        "local-use IPv4/IPv6 translation",
+    ),
+    (v6([0x100, 0, 0, 0, 0, 0, 0, 0]), 64, "discard-only"),
+    (
+        v6([0x5f00, 0, 0, 0, 0, 0, 0, 0]),
+        16,
+        "segment routing SIDs",
+    ),
+    (v6([0xfc00, 0, 0, 0, 0, 0, 0, 0]), 7, "unique-local"),
+    (v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]), 10, "link-local"),
+    (
+        v6([0xfec0, 0, 0, 0, 0, 0, 0, 0]),
+        10,
+        "site-local (deprecated)",
+    ),
+    (v6([0xff00, 0, 0, 0, 0, 0, 0, 0]), 8, "multicast"),
+];
 
 /// Raised by the resolver when every address of a host is private; found again in reqwest's error chain.
 #[derive(Debug)]
@@ -449,23 +531,29 @@ impl Bucket {
         }
     }
 
-    /// Reserves one request and returns when it may be sent. Reservations queue up (tokens go negative), so
-    /// concurrent jobs on one connection are spread out instead of bursting together.
-    pub fn reserve(&mut self, now: Instant) -> Instant {
+    /// Reserves one request to be sent no later than `deadline` and returns when it may be sent, or `None`
+    /// (reserving nothing) when that would be after the deadline. Reservations queue up (tokens go negative
+    /// while requests wait their turn), so concurrent jobs on one connection are spread out instead of
+    /// bursting together; a refused reservation leaves no debt behind for the next caller.
+    pub fn reserve(&mut self, now: Instant, deadline: Instant) -> Option<Instant> {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         self.last = now;
-        self.tokens -= 1.0;
-        let wait = if self.tokens >= 0.0 {
+        let tokens = self.tokens - 1.0;
+        let wait = if tokens >= 0.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(-self.tokens / self.rate)
+            Duration::from_secs_f64(-tokens / self.rate)
         };
-        let at = now + wait;
-        match self.blocked_until {
-            Some(blocked) if blocked > at => blocked,
-            _ => at,
+        let at = match self.blocked_until {
+            Some(blocked) if blocked > now + wait => blocked,
+            _ => now + wait,
+        };
+        if at > deadline {
+            return None;
         }
+        self.tokens = tokens;
+        Some(at)
     }
 
     /// The upstream asked us to wait (`Retry-After`): nobody on this connection sends before `until`.
@@ -503,6 +591,7 @@ impl RateBuckets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     fn policy(dev_mode: bool) -> NetPolicy {
         let manifest = [
@@ -582,22 +671,56 @@ mod tests {
     }
 
     #[test]
-    fn private_addresses_are_not_public() {
+    fn every_special_purpose_range_is_refused() {
+        for &(prefix, len, name) in SPECIAL_V4 {
+            let host = if len == 32 { 0 } else { u32::MAX >> len };
+            for addr in [prefix, prefix | host, prefix | (host / 2)] {
+                let ip = Ipv4Addr::from(addr);
+                assert!(!is_public(IpAddr::V4(ip)), "{ip} ({name})");
+                let mapped = ip.to_ipv6_mapped();
+                assert!(
+                    !is_public(IpAddr::V6(mapped)),
+                    "{mapped} ({name}, IPv4-mapped)"
+                );
+            }
+        }
+        for &(prefix, len, name) in SPECIAL_V6.iter().chain(OUTSIDE_GLOBAL_V6) {
+            let host = if len == 128 { 0 } else { u128::MAX >> len };
+            for addr in [prefix, prefix | host, prefix | (host / 3)] {
+                let ip = Ipv6Addr::from(addr);
+                assert!(!is_public(IpAddr::V6(ip)), "{ip} ({name})");
+            }
+        }
+        // Spelled the way an attacker would write them.
         for ip in [
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.20.0.1",
-            "127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b::7f00:1",
+            "2002:a00:1::1",
+            "::10.0.0.1",
+            "::127.0.0.1",
+            "198.19.255.255",
+            "2001::1",
             "169.254.169.254",
-            "100.64.0.1",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
         ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111"] {
+    }
+
+    #[test]
+    fn public_addresses_stay_reachable() {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "198.17.255.255",
+            "198.20.0.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "2a00:1450:4001::1",
+            "2001:4860:4860::8888",
+        ] {
             assert!(is_public(ip.parse().expect("ip")), "{ip}");
         }
     }
@@ -647,12 +770,36 @@ mod tests {
             },
             t0,
         );
-        assert_eq!(b.reserve(t0), t0);
-        assert_eq!(b.reserve(t0), t0);
-        let third = b.reserve(t0);
+        let far = t0 + Duration::from_secs(60);
+        assert_eq!(b.reserve(t0, far), Some(t0));
+        assert_eq!(b.reserve(t0, far), Some(t0));
+        let third = b.reserve(t0, far).expect("within the deadline");
         assert!(third >= t0 + Duration::from_millis(99), "{:?}", third - t0);
         b.block_until(t0 + Duration::from_secs(2));
-        assert!(b.reserve(t0) >= t0 + Duration::from_secs(2));
+        assert!(b.reserve(t0, far).expect("reserved") >= t0 + Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_refused_reservation_leaves_no_debt() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(
+            RateBudget {
+                requests_per_second: 1.0,
+                burst: 1,
+            },
+            t0,
+        );
+        assert_eq!(b.reserve(t0, t0), Some(t0));
+        // The next slot is a second away: callers with a shorter deadline are refused, many times over…
+        for _ in 0..100 {
+            assert_eq!(b.reserve(t0, t0 + Duration::from_millis(500)), None);
+        }
+        // …and the caller after them still gets the slot one second out, not a hundred seconds out.
+        let next = b
+            .reserve(t0, t0 + Duration::from_secs(5))
+            .expect("the next slot");
+        assert!(next <= t0 + Duration::from_millis(1001), "{:?}", next - t0);
+        assert!(b.tokens >= -1.0, "tokens {}", b.tokens);
     }
 
     #[test]

@@ -291,17 +291,17 @@ impl JobState {
                 &self.call.connection,
                 self.plugin.policy.rate,
             );
-            let send_at = bucket
+            let reserved = bucket
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .reserve(Instant::now());
-            if send_at > self.deadline {
+                .reserve(Instant::now(), self.deadline);
+            let Some(send_at) = reserved else {
                 let during = format!(
                     "waiting for the rate budget of connection `{}` ({} requests/s)",
                     self.call.connection, self.plugin.policy.rate.requests_per_second
                 );
                 return Err(self.wall_timeout(during));
-            }
+            };
             tokio::time::sleep_until(send_at).await;
             let req = match http::to_reqwest(method, url.clone(), &headers, request.body.clone()) {
                 Ok(r) => r,
@@ -344,7 +344,10 @@ impl JobState {
             } else {
                 None
             };
-            let body = self.read_body(response, &shown_url).await?;
+            let body = match self.read_body(response, &shown_url).await? {
+                Ok(body) => body,
+                Err(failure) => return Ok(Err(failure)),
+            };
             if let Some(wait) = retry_after {
                 let wait = wait.min(Duration::from_secs(3600));
                 let until = Instant::now() + wait;
@@ -370,7 +373,7 @@ impl JobState {
         &mut self,
         mut response: reqwest::Response,
         shown_url: &str,
-    ) -> wasmtime::Result<Vec<u8>> {
+    ) -> wasmtime::Result<Result<Vec<u8>, FetchFailure>> {
         let limit = self.plugin.limits.max_response_bytes;
         if response.content_length().is_some_and(|n| n > limit) {
             return Err(self.abort(ErrorKind::ResponseTooLarge {
@@ -386,11 +389,15 @@ impl JobState {
                     return Err(self.wall_timeout(format!("reading the response of {shown_url}")));
                 }
                 Ok(Err(e)) => {
-                    // A body cut short is still something the plugin can retry.
-                    tracing::debug!(plugin = %self.plugin.id, "Response body failed: {}", e.without_url());
-                    return Ok(body);
+                    // A body cut short is a transport failure the plugin can retry, never a shorter success.
+                    let e = e.without_url();
+                    tracing::debug!(plugin = %self.plugin.id, received = body.len(), error = %e, "Response body cut short");
+                    return Ok(Err(FetchFailure::Connection(format!(
+                        "{shown_url}: the response body was cut short after {} bytes: {e}",
+                        body.len()
+                    ))));
                 }
-                Ok(Ok(None)) => return Ok(body),
+                Ok(Ok(None)) => return Ok(Ok(body)),
                 Ok(Ok(Some(chunk))) => {
                     if body.len() as u64 + chunk.len() as u64 > limit {
                         return Err(self.abort(ErrorKind::ResponseTooLarge {

@@ -301,3 +301,35 @@ async fn request_and_response_size_limits_end_the_call() {
     );
     assert_healthy(&host).await;
 }
+
+#[tokio::test]
+async fn a_response_body_cut_short_is_a_fetch_error_not_a_success() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that promises 4 KiB, sends the start of a valid page and hangs up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = vec![0u8; 8192];
+            let _ = socket.read(&mut request).await;
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n{\"orders\": [",
+                )
+                .await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    let host = host();
+    load_template(&host, &origin, |_| {});
+    let err = sync_orders(&host, &origin, "shop-1")
+        .await
+        .expect_err("a truncated page is not a page");
+    let message = err.to_string();
+    assert!(
+        message.contains("connection:") && message.contains("cut short"),
+        "the plugin saw a transport failure, not a short body: {message}"
+    );
+}
