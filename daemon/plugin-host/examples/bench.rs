@@ -181,7 +181,7 @@ async fn main() {
     let mut runs = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
-        handle.evaluate(&[], &batches).await.expect("value");
+        handle.evaluate("w1", &[], &batches).await.expect("value");
         runs.push(t.elapsed());
     }
     let eval = median(runs);
@@ -210,7 +210,7 @@ async fn main() {
     for _ in 0..7 {
         let t = Instant::now();
         sell_handle
-            .evaluate(&[], &sell_batches)
+            .evaluate("w1", &[], &sell_batches)
             .await
             .expect("value");
         sell_runs.push(t.elapsed());

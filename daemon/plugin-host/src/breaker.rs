@@ -19,6 +19,17 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+impl BreakerState {
+    /// Orders states from healthy to refusing.
+    pub fn severity(self) -> u8 {
+        match self {
+            BreakerState::Closed => 0,
+            BreakerState::HalfOpen => 1,
+            BreakerState::Open => 2,
+        }
+    }
+}
+
 /// What the API shows about a plugin's breaker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BreakerStatus {
@@ -93,6 +104,11 @@ impl Breaker {
                 retry_in: Duration::ZERO,
             }),
         }
+    }
+
+    /// Closed with nothing remembered: indistinguishable from a new breaker.
+    pub fn is_pristine(&self) -> bool {
+        matches!(self.state, Inner::Closed) && self.consecutive_failures == 0 && self.trips == 0
     }
 
     pub fn on_success(&mut self) {

@@ -69,6 +69,12 @@ pub enum ErrorKind {
     Reported(ReportedError),
     #[error("could not start an instance: {message}")]
     Instantiate { message: String },
+    /// Every instance slot of the host stayed taken for the call's whole wall-time budget. Capacity, not
+    /// the plugin's fault: it never counts towards a circuit breaker.
+    #[error(
+        "all {max_instances} plugin instance slots stayed busy for {waited_ms} ms; retry later"
+    )]
+    Busy { max_instances: u32, waited_ms: u64 },
 }
 
 impl ErrorKind {
@@ -82,6 +88,7 @@ impl ErrorKind {
                 | ErrorKind::CircuitOpen { .. }
                 | ErrorKind::InvalidInput { .. }
                 | ErrorKind::Reported(_)
+                | ErrorKind::Busy { .. }
         )
     }
 
@@ -105,6 +112,7 @@ impl ErrorKind {
             ErrorKind::InvalidInput { .. } => "PLUGIN_INVALID_INPUT",
             ErrorKind::Reported(_) => "PLUGIN_REPORTED_ERROR",
             ErrorKind::Instantiate { .. } => "PLUGIN_INSTANTIATE_FAILED",
+            ErrorKind::Busy { .. } => "PLUGIN_BUSY",
         }
     }
 }

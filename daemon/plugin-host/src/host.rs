@@ -4,7 +4,7 @@
 use crate::bindings::{self, ApiVersion, SUPPORTED_API, v1};
 use crate::breaker::{Breaker, BreakerStatus};
 use crate::cache::{CacheStats, ComponentCache, LoadSource};
-use crate::config::{HostConfig, LimitValues};
+use crate::config::{BreakerConfig, HostConfig, LimitValues};
 use crate::error::{ErrorKind, HostError, LoadError, PluginError};
 use crate::http::{self, NetPolicy, RateBuckets};
 use crate::job::{self, CallContext, HostShared, JobState, PluginShared};
@@ -72,7 +72,9 @@ struct Loaded {
     api: String,
     source: LoadSource,
     pre: Pre,
-    breaker: Mutex<Breaker>,
+    breaker_config: BreakerConfig,
+    /// One breaker per tenant (connection or workspace), so one tenant's faults never deny the others.
+    breakers: Mutex<HashMap<String, Breaker>>,
     calls: AtomicU64,
     failures: AtomicU64,
 }
@@ -80,6 +82,10 @@ struct Loaded {
 struct Inner {
     engine: Engine,
     pooling: bool,
+    /// Instance slots: a call waits here (up to its wall-time budget) instead of being refused by the
+    /// allocator, and the on-demand fallback gets the same cap as the pool.
+    instances: Arc<tokio::sync::Semaphore>,
+    max_instances: u32,
     cache: ComponentCache,
     shared: Arc<HostShared>,
     connector_linker: Linker<JobState>,
@@ -120,10 +126,13 @@ impl PluginHost {
                 .and_then(|()| add(linker))
                 .map_err(|e| HostError::Engine(format!("{e:#}")))?;
         }
+        let max_instances = config.max_instances.max(1);
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 pooling,
+                instances: Arc::new(tokio::sync::Semaphore::new(max_instances as usize)),
+                max_instances,
                 cache,
                 shared: Arc::new(HostShared {
                     config,
@@ -208,7 +217,8 @@ impl PluginHost {
             api: manifest.api.clone(),
             source,
             pre,
-            breaker: Mutex::new(Breaker::new(config.breaker)),
+            breaker_config: config.breaker,
+            breakers: Mutex::new(HashMap::new()),
             calls: AtomicU64::new(0),
             failures: AtomicU64::new(0),
         });
@@ -325,11 +335,7 @@ fn status_of(l: &Loaded) -> PluginStatus {
         limits: l.shared.limits,
         calls: l.calls.load(Ordering::Relaxed),
         failures: l.failures.load(Ordering::Relaxed),
-        breaker: l
-            .breaker
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .status(Instant::now()),
+        breaker: worst_breaker(l, Instant::now()),
     }
 }
 
@@ -489,21 +495,38 @@ fn output_limits(plugin: &Loaded) -> v1::OutputLimits {
     }
 }
 
-/// Runs one call of `plugin` through its circuit breaker and wall-time limit, and accounts for the result.
-#[instrument(name = "plugin.call", skip_all, fields(plugin = %plugin.shared.id, version = %plugin.shared.version, op = op))]
+/// Runs one call of `plugin` for `tenant` (a connection or workspace; empty for calls that belong to no
+/// tenant) through an instance slot, the tenant's circuit breaker and the wall-time limit, and accounts for
+/// the result.
+#[instrument(name = "plugin.call", skip_all, fields(plugin = %plugin.shared.id, version = %plugin.shared.version, op = op, tenant = tenant))]
 async fn guarded<T>(
+    host: &PluginHost,
     plugin: &Loaded,
+    tenant: &str,
     op: &'static str,
     call: impl Future<Output = Result<T, ErrorKind>>,
 ) -> Result<T, PluginError> {
     let shared = &plugin.shared;
     let fail = |kind| PluginError::new(shared.id.clone(), shared.version.clone(), kind);
-    if let Err(rejected) = plugin
-        .breaker
+    let queued = Instant::now();
+    let slots = host.inner.instances.clone();
+    let _slot = match tokio::time::timeout(shared.limits.wall(), slots.acquire_owned()).await {
+        Ok(Ok(slot)) => slot,
+        Ok(Err(_)) | Err(_) => {
+            return Err(fail(ErrorKind::Busy {
+                max_instances: host.inner.max_instances,
+                waited_ms: u64::try_from(queued.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }));
+        }
+    };
+    let admitted = plugin
+        .breakers
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .admit(Instant::now())
-    {
+        .entry(tenant.to_owned())
+        .or_insert_with(|| Breaker::new(plugin.breaker_config))
+        .admit(Instant::now());
+    if let Err(rejected) = admitted {
         return Err(fail(ErrorKind::CircuitOpen {
             failures: rejected.failures,
             retry_in_ms: u64::try_from(rejected.retry_in.as_millis()).unwrap_or(u64::MAX),
@@ -518,7 +541,10 @@ async fn guarded<T>(
             during: "running plugin code".into(),
         }),
     };
-    let mut breaker = plugin.breaker.lock().unwrap_or_else(|p| p.into_inner());
+    let mut breakers = plugin.breakers.lock().unwrap_or_else(|p| p.into_inner());
+    let breaker = breakers
+        .entry(tenant.to_owned())
+        .or_insert_with(|| Breaker::new(plugin.breaker_config));
     match &result {
         Ok(_) => breaker.on_success(),
         Err(kind) if kind.is_fault() => {
@@ -532,8 +558,23 @@ async fn guarded<T>(
         }
         Err(_) => breaker.on_neutral(),
     }
-    drop(breaker);
+    // Healthy tenants keep no entry, so the map only holds tenants with a recent fault.
+    if breaker.is_pristine() {
+        breakers.remove(tenant);
+    }
+    drop(breakers);
     result.map_err(fail)
+}
+
+/// The status of the plugin's most troubled tenant: open before half-open before closed, then the most
+/// consecutive failures.
+fn worst_breaker(plugin: &Loaded, now: Instant) -> BreakerStatus {
+    let breakers = plugin.breakers.lock().unwrap_or_else(|p| p.into_inner());
+    breakers
+        .values()
+        .map(|b| b.status(now))
+        .max_by_key(|s| (s.state.severity(), s.consecutive_failures))
+        .unwrap_or_else(|| Breaker::new(plugin.breaker_config).status(now))
 }
 
 /// A loaded connector, ready for calls. Each call runs in a fresh instance.
@@ -565,7 +606,7 @@ impl ConnectorHandle {
     }
 
     pub async fn describe(&self) -> Result<model::ConnectorInfo, PluginError> {
-        guarded(&self.plugin, "describe", async {
+        guarded(&self.host, &self.plugin, "", "describe", async {
             let (mut store, instance) = self.start(CallContext::default()).await?;
             let r = instance
                 .creatorflow_plugin_connector_api()
@@ -584,16 +625,22 @@ impl ConnectorHandle {
         cursor: Option<&str>,
     ) -> Result<model::Page, PluginError> {
         let limits = output_limits(&self.plugin);
-        guarded(&self.plugin, "sync_page", async {
-            let config = v1::config_to_wit(&ctx.config);
-            let (mut store, instance) = self.start(ctx.clone()).await?;
-            let r = instance
-                .creatorflow_plugin_connector_api()
-                .call_sync_page(&mut store, v1::entity_to_wit(entity), cursor, &config)
-                .await;
-            let page = outcome(&mut store, r)?;
-            v1::page_from_wit(page, limits)
-        })
+        guarded(
+            &self.host,
+            &self.plugin,
+            &ctx.connection,
+            "sync_page",
+            async {
+                let config = v1::config_to_wit(&ctx.config);
+                let (mut store, instance) = self.start(ctx.clone()).await?;
+                let r = instance
+                    .creatorflow_plugin_connector_api()
+                    .call_sync_page(&mut store, v1::entity_to_wit(entity), cursor, &config)
+                    .await;
+                let page = outcome(&mut store, r)?;
+                v1::page_from_wit(page, limits)
+            },
+        )
         .await
     }
 
@@ -602,15 +649,21 @@ impl ConnectorHandle {
         ctx: &CallContext,
         request: &model::WebhookRequest,
     ) -> Result<model::WebhookVerdict, PluginError> {
-        guarded(&self.plugin, "verify_webhook", async {
-            let config = v1::config_to_wit(&ctx.config);
-            let (mut store, instance) = self.start(ctx.clone()).await?;
-            let r = instance
-                .creatorflow_plugin_connector_api()
-                .call_verify_webhook(&mut store, &v1::webhook_to_wit(request), &config)
-                .await;
-            outcome(&mut store, r).map(v1::verdict_from_wit)
-        })
+        guarded(
+            &self.host,
+            &self.plugin,
+            &ctx.connection,
+            "verify_webhook",
+            async {
+                let config = v1::config_to_wit(&ctx.config);
+                let (mut store, instance) = self.start(ctx.clone()).await?;
+                let r = instance
+                    .creatorflow_plugin_connector_api()
+                    .call_verify_webhook(&mut store, &v1::webhook_to_wit(request), &config)
+                    .await;
+                outcome(&mut store, r).map(v1::verdict_from_wit)
+            },
+        )
         .await
     }
 
@@ -620,16 +673,22 @@ impl ConnectorHandle {
         request: &model::WebhookRequest,
     ) -> Result<model::WebhookEvent, PluginError> {
         let limits = output_limits(&self.plugin);
-        guarded(&self.plugin, "parse_webhook", async {
-            let config = v1::config_to_wit(&ctx.config);
-            let (mut store, instance) = self.start(ctx.clone()).await?;
-            let r = instance
-                .creatorflow_plugin_connector_api()
-                .call_parse_webhook(&mut store, &v1::webhook_to_wit(request), &config)
-                .await;
-            let event = outcome(&mut store, r)?;
-            v1::event_from_wit(event, limits)
-        })
+        guarded(
+            &self.host,
+            &self.plugin,
+            &ctx.connection,
+            "parse_webhook",
+            async {
+                let config = v1::config_to_wit(&ctx.config);
+                let (mut store, instance) = self.start(ctx.clone()).await?;
+                let r = instance
+                    .creatorflow_plugin_connector_api()
+                    .call_parse_webhook(&mut store, &v1::webhook_to_wit(request), &config)
+                    .await;
+                let event = outcome(&mut store, r)?;
+                v1::event_from_wit(event, limits)
+            },
+        )
         .await
     }
 
@@ -638,16 +697,22 @@ impl ConnectorHandle {
         ctx: &CallContext,
         updates: &[model::InventoryUpdate],
     ) -> Result<Vec<model::PushResult>, PluginError> {
-        guarded(&self.plugin, "push_inventory", async {
-            let config = v1::config_to_wit(&ctx.config);
-            let (mut store, instance) = self.start(ctx.clone()).await?;
-            let r = instance
-                .creatorflow_plugin_connector_api()
-                .call_push_inventory(&mut store, &v1::updates_to_wit(updates), &config)
-                .await;
-            let results = outcome(&mut store, r)?;
-            v1::push_results_from_wit(results, updates)
-        })
+        guarded(
+            &self.host,
+            &self.plugin,
+            &ctx.connection,
+            "push_inventory",
+            async {
+                let config = v1::config_to_wit(&ctx.config);
+                let (mut store, instance) = self.start(ctx.clone()).await?;
+                let r = instance
+                    .creatorflow_plugin_connector_api()
+                    .call_push_inventory(&mut store, &v1::updates_to_wit(updates), &config)
+                    .await;
+                let results = outcome(&mut store, r)?;
+                v1::push_results_from_wit(results, updates)
+            },
+        )
         .await
     }
 }
@@ -691,7 +756,7 @@ impl MetricHandle {
         calls: usize,
         probe: &model::Batch,
     ) -> Result<JobTimings, PluginError> {
-        guarded(&self.plugin, "bench", async {
+        guarded(&self.host, &self.plugin, "", "bench", async {
             let started = std::time::Instant::now();
             let (mut store, instance) = self.start().await?;
             let instantiate = started.elapsed();
@@ -718,7 +783,7 @@ impl MetricHandle {
     }
 
     pub async fn describe(&self) -> Result<model::MetricInfo, PluginError> {
-        guarded(&self.plugin, "describe", async {
+        guarded(&self.host, &self.plugin, "", "describe", async {
             let (mut store, instance) = self.start().await?;
             let r = instance
                 .creatorflow_plugin_metric_api()
@@ -731,12 +796,14 @@ impl MetricHandle {
 
     /// Feeds `batches` to a fresh accumulator and returns its value. Batches are checked first (lengths,
     /// unique names, finite floats) and the value after (finite, known currencies).
+    /// `tenant` (the workspace) has its own circuit breaker.
     pub async fn evaluate(
         &self,
+        tenant: &str,
         params: &[(String, String)],
         batches: &[model::Batch],
     ) -> Result<model::MetricValue, PluginError> {
-        guarded(&self.plugin, "evaluate", async {
+        guarded(&self.host, &self.plugin, tenant, "evaluate", async {
             let (mut store, instance) = self.start().await?;
             let api = instance.creatorflow_plugin_metric_api();
             let r = api.call_start(&mut store, &v1::config_to_wit(params)).await;

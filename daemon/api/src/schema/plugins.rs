@@ -440,7 +440,7 @@ pub async fn evaluate(ctx: &Context<'_>, req: MetricRequest) -> Result<CustomMet
         .host()
         .metric(&req.plugin)
         .map_err(from_plugin)?
-        .evaluate(&params, &batches)
+        .evaluate(&req.workspace_id.to_string(), &params, &batches)
         .await
         .map_err(from_plugin)?;
     Ok(CustomMetricResult {

@@ -188,7 +188,7 @@ pub async fn assert_healthy(host: &PluginHost) {
     let value = host
         .metric("template-metric")
         .expect("loaded")
-        .evaluate(&[], &[batch])
+        .evaluate("w1", &[], &[batch])
         .await
         .expect("the healthy plugin still works");
     match value.value {

@@ -248,7 +248,7 @@ async fn nan_in_metric_output_or_input_is_refused() {
     let err = host
         .metric("fixture-nan-metric")
         .expect("loaded")
-        .evaluate(&[], &[])
+        .evaluate("w1", &[], &[])
         .await
         .expect_err("NaN refused");
     assert!(
@@ -264,7 +264,7 @@ async fn nan_in_metric_output_or_input_is_refused() {
     let err = host
         .metric("template-metric")
         .expect("loaded")
-        .evaluate(&[], &[with_nan])
+        .evaluate("w1", &[], &[with_nan])
         .await
         .expect_err("NaN input refused");
     assert!(

@@ -54,7 +54,7 @@ async fn contribution_margin_over_many_batches_matches_a_direct_computation() {
     );
 
     let batches: Vec<Batch> = (0..10).map(|b| order_rows(10_000, b * 10_000)).collect();
-    let value = metric.evaluate(&[], &batches).await.expect("value");
+    let value = metric.evaluate("w1", &[], &batches).await.expect("value");
 
     let (mut revenue, mut costs) = (0i64, 0i64);
     for b in &batches {
@@ -78,7 +78,11 @@ async fn contribution_margin_over_many_batches_matches_a_direct_computation() {
     );
 
     let without_ads = metric
-        .evaluate(&[("ad_spend".into(), "exclude".into())], &batches[..1])
+        .evaluate(
+            "w1",
+            &[("ad_spend".into(), "exclude".into())],
+            &batches[..1],
+        )
         .await
         .expect("value");
     assert_eq!(money(without_ads.part("ad_spend").expect("part")).0, 0);
@@ -107,7 +111,7 @@ async fn sell_through_by_condition_breaks_down_by_grade() {
         Column::new("on_hand", ColumnData::Int64(vec![3, 0, 1, 4, 0, 1, 5, 0])),
     ]);
     let value = metric
-        .evaluate(&[], &[batch.clone(), batch])
+        .evaluate("w1", &[], &[batch.clone(), batch])
         .await
         .expect("value");
     assert_eq!(value.value, Scalar::Float64(15.0 / 29.0));
@@ -133,7 +137,10 @@ async fn malformed_batches_and_plugin_refusals_are_typed() {
         rows: 3,
         columns: vec![Column::new("units_sold", ColumnData::Int64(vec![1, 2]))],
     };
-    let err = metric.evaluate(&[], &[short]).await.expect_err("refused");
+    let err = metric
+        .evaluate("w1", &[], &[short])
+        .await
+        .expect_err("refused");
     assert!(
         matches!(&err.kind, ErrorKind::InvalidInput { detail } if detail.contains("has 2 values but the batch has 3 rows")),
         "{err}"
@@ -145,7 +152,7 @@ async fn malformed_batches_and_plugin_refusals_are_typed() {
         Column::new("on_hand", ColumnData::Int64(vec![0])),
     ]);
     let err = metric
-        .evaluate(&[], &[negative])
+        .evaluate("w1", &[], &[negative])
         .await
         .expect_err("refused by the plugin");
     assert!(matches!(&err.kind, ErrorKind::Reported(_)), "{err}");
@@ -169,7 +176,7 @@ async fn a_million_rows_stream_through_in_batches() {
     let value = host
         .metric("contribution-margin")
         .expect("loaded")
-        .evaluate(&[], &batches)
+        .evaluate("w1", &[], &batches)
         .await
         .expect("value");
     assert!(matches!(value.value, Scalar::Money(_)));
