@@ -1,8 +1,15 @@
 //! Compiled components, kept in memory and on disk by the SHA-256 of their wasm. Compiling a component
 //! takes tens of milliseconds; deserializing a cached one a fraction of one, which is what makes a daemon
 //! restart with many plugins fast.
+//!
+//! A compiled artifact is native code the daemon will run, so it is only trusted when it carries a MAC,
+//! keyed with a random key kept beside the cache (`cache.key`), over the component's SHA-256, the engine's
+//! compatibility tag and the artifact itself. A file swapped for another component's artifact, copied from
+//! another machine, truncated or edited fails the check and is recompiled from the verified wasm.
 
+use hmac::{Hmac, Mac};
 use serde::Serialize;
+use sha2::Sha256;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -35,8 +42,13 @@ pub struct CacheStats {
     pub discarded: u64,
 }
 
+const MAC_LEN: usize = 32;
+const KEY_FILE: &str = "cache.key";
+
 pub(crate) struct ComponentCache {
     dir: PathBuf,
+    /// Keys the MAC that binds each artifact to its component and engine.
+    key: [u8; 32],
     /// Identifies the engine's compilation settings; artifacts from another engine or version never match.
     engine_tag: String,
     memory: Mutex<HashMap<String, Component>>,
@@ -50,10 +62,12 @@ pub(crate) struct ComponentCache {
 impl ComponentCache {
     pub fn new(dir: PathBuf, engine: &Engine) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
+        let key = load_or_create_key(&dir.join(KEY_FILE))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Ok(Self {
             dir,
+            key,
             engine_tag: format!("{:016x}", hasher.finish()),
             memory: Mutex::new(HashMap::new()),
             compiled: AtomicU64::new(0),
@@ -82,7 +96,7 @@ impl ComponentCache {
         }
         let path = self.path(sha256);
         if path.is_file() {
-            match deserialize(engine, &path) {
+            match self.read_verified(engine, sha256, &path) {
                 Ok(c) => {
                     self.disk_hits.fetch_add(1, Ordering::Relaxed);
                     self.lock().insert(sha256.to_owned(), c.clone());
@@ -97,7 +111,7 @@ impl ComponentCache {
         }
         let component = Component::new(engine, wasm).map_err(|e| format!("{e:#}"))?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = self.store(&component, &path) {
+        if let Err(e) = self.store(&component, sha256, &path) {
             tracing::warn!(path = %path.display(), "Cannot write compiled-component cache: {e}");
             self.write_failures.fetch_add(1, Ordering::Relaxed);
         }
@@ -107,15 +121,51 @@ impl ComponentCache {
 
     /// Written to a temporary name and renamed, so a crash never leaves a truncated artifact under the
     /// final name.
-    fn store(&self, component: &Component, path: &Path) -> std::io::Result<()> {
-        let bytes = component
+    fn store(&self, component: &Component, sha256: &str, path: &Path) -> std::io::Result<()> {
+        let body = component
             .serialize()
             .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+        let mut bytes = self.mac(sha256, &body).to_vec();
+        bytes.extend_from_slice(&body);
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let unique = NEXT.fetch_add(1, Ordering::Relaxed);
         let tmp = path.with_extension(format!("tmp-{}-{unique}", std::process::id()));
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, path)
+    }
+
+    fn mac(&self, sha256: &str, body: &[u8]) -> [u8; MAC_LEN] {
+        self.mac_state(sha256, body).finalize().into_bytes().into()
+    }
+
+    fn mac_state(&self, sha256: &str, body: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"creatorflow compiled component\0");
+        mac.update(sha256.as_bytes());
+        mac.update(b"\0");
+        mac.update(self.engine_tag.as_bytes());
+        mac.update(b"\0");
+        mac.update(body);
+        mac
+    }
+
+    /// The artifact at `path` if its MAC proves this cache wrote it for the component `sha256`.
+    fn read_verified(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        path: &Path,
+    ) -> Result<Component, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        if bytes.len() <= MAC_LEN {
+            return Err("shorter than its MAC".into());
+        }
+        let (tag, body) = bytes.split_at(MAC_LEN);
+        self.mac_state(sha256, body)
+            .verify_slice(tag)
+            .map_err(|_| "its MAC does not match this component and engine".to_owned())?;
+        deserialize(engine, body).map_err(|e| format!("{e:#}"))
     }
 
     pub fn clear_memory(&self) {
@@ -141,12 +191,36 @@ impl ComponentCache {
     }
 }
 
-/// Loads a compiled artifact from the cache directory.
+/// Turns verified artifact bytes back into a component.
 #[allow(unsafe_code)]
-fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
-    // SAFETY: `deserialize_file` trusts the file to be an artifact produced by `Component::serialize`.
-    // Only this cache writes into the directory (atomically, named by the wasm's SHA-256 and this engine's
-    // compatibility hash), and wasmtime itself rejects artifacts from another version or configuration. A
-    // party able to replace these files could replace the daemon binary as well.
-    unsafe { Component::deserialize_file(engine, path) }
+fn deserialize(engine: &Engine, body: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: `deserialize` trusts the bytes to be an artifact produced by `Component::serialize`. They
+    // are: the caller checked their MAC, keyed with this cache's secret key, over the component's hash,
+    // this engine's compatibility tag and the bytes themselves, and wasmtime still rejects artifacts of
+    // another version or configuration.
+    unsafe { Component::deserialize(engine, body) }
+}
+
+/// The cache's MAC key: read, or created (mode 0600) on first use. A key of the wrong length is replaced,
+/// which simply invalidates every artifact.
+fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
+    if let Ok(bytes) = std::fs::read(path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(key);
+    }
+    let key: [u8; 32] = rand::random();
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(&key)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(key)
 }
