@@ -4,7 +4,7 @@
 
 use crate::error::LoadError;
 use crate::host::{LoadSpec, verify_component};
-use crate::manifest::{Manifest, OriginPattern, PluginId, valid_secret_name};
+use crate::manifest::{Manifest, ManifestError, OriginPattern, PluginId, valid_secret_name};
 use chrono::{DateTime, Utc};
 use creatorflow_store::entity::{plugin, plugin_grant};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -119,6 +119,84 @@ pub enum RegistryError {
     Db(#[from] DbErr),
 }
 
+/// Largest `plugin.toml` accepted: manifests are a few hundred bytes.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
+/// Largest component accepted: first-party plugins are well under 1 MiB.
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+
+/// Reads a package's manifest and component (regular files only, size-capped), verifies them and copies the
+/// component into `dir`. Blocking: call it on the blocking pool.
+fn stage_package(path: &Path, dir: &Path) -> Result<(Manifest, String, PathBuf), RegistryError> {
+    let manifest_path = if path.is_dir() {
+        path.join("plugin.toml")
+    } else {
+        path.to_path_buf()
+    };
+    let text = read_regular(&manifest_path, MAX_MANIFEST_BYTES)?;
+    let text = String::from_utf8(text).map_err(|_| LoadError::Manifest {
+        path: manifest_path.clone(),
+        source: ManifestError {
+            problems: vec!["the manifest is not UTF-8 text".into()],
+        },
+    })?;
+    let manifest = Manifest::parse(&text).map_err(|source| LoadError::Manifest {
+        path: manifest_path.clone(),
+        source,
+    })?;
+    let source_dir = manifest_path.parent().unwrap_or(Path::new("."));
+    let wasm_src = source_dir.join(&manifest.wasm);
+    let wasm = read_regular(&wasm_src, MAX_COMPONENT_BYTES)?;
+    let (_, sha256) = verify_component(&manifest, &wasm, &wasm_src)?;
+
+    let plugin_dir = dir.join(manifest.id.as_str());
+    let wasm_dest = plugin_dir.join(format!("{sha256}.wasm"));
+    std::fs::create_dir_all(&plugin_dir).map_err(|source| RegistryError::Io {
+        path: plugin_dir.clone(),
+        source,
+    })?;
+    let tmp = wasm_dest.with_extension("wasm.tmp");
+    std::fs::write(&tmp, &wasm)
+        .and_then(|()| std::fs::rename(&tmp, &wasm_dest))
+        .map_err(|source| RegistryError::Io {
+            path: wasm_dest.clone(),
+            source,
+        })?;
+    Ok((manifest, sha256, plugin_dir))
+}
+
+/// The contents of `path` if it is a regular file (after following links) of at most `limit` bytes.
+/// Devices, FIFOs and sockets are refused before they are opened for reading, so a path such as
+/// `/dev/zero` cannot tie up a thread or fill memory.
+fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let refuse = |message: String| LoadError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
+    };
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    if meta.len() > limit {
+        return Err(refuse(format!(
+            "{} bytes, more than the {limit} accepted",
+            meta.len()
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    // Still bounded if the file grows between the check and the read.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse(format!("more than the {limit} bytes accepted")));
+    }
+    Ok(bytes)
+}
+
 /// Install, list, enable, disable, remove and grant — the operations behind `creatorflow plugin …`.
 #[derive(Clone)]
 pub struct PluginRegistry {
@@ -139,37 +217,16 @@ impl PluginRegistry {
     /// The manifest, hash and API version are verified before anything is copied or stored. Grants and the
     /// enabled flag survive an upgrade; a new plugin starts enabled, with nothing granted.
     pub async fn install(&self, path: &Path) -> Result<InstalledPlugin, RegistryError> {
-        let manifest_path = if path.is_dir() {
-            path.join("plugin.toml")
-        } else {
-            path.to_path_buf()
-        };
-        let manifest =
-            Manifest::from_file(&manifest_path).map_err(|source| LoadError::Manifest {
-                path: manifest_path.clone(),
-                source,
-            })?;
-        let source_dir = manifest_path.parent().unwrap_or(Path::new("."));
-        let wasm_src = source_dir.join(&manifest.wasm);
-        let wasm = std::fs::read(&wasm_src).map_err(|source| LoadError::Io {
-            path: wasm_src.clone(),
-            source,
-        })?;
-        let (_, sha256) = verify_component(&manifest, &wasm, &wasm_src)?;
-
-        let plugin_dir = self.dir.join(manifest.id.as_str());
-        let wasm_dest = plugin_dir.join(format!("{sha256}.wasm"));
-        std::fs::create_dir_all(&plugin_dir).map_err(|source| RegistryError::Io {
-            path: plugin_dir.clone(),
-            source,
-        })?;
-        let tmp = wasm_dest.with_extension("wasm.tmp");
-        std::fs::write(&tmp, &wasm)
-            .and_then(|()| std::fs::rename(&tmp, &wasm_dest))
-            .map_err(|source| RegistryError::Io {
-                path: wasm_dest.clone(),
-                source,
-            })?;
+        let path = path.to_path_buf();
+        let dir = self.dir.clone();
+        // Every file operation runs on the blocking pool: a slow disk never stalls the async runtime.
+        let (manifest, sha256, plugin_dir) =
+            tokio::task::spawn_blocking(move || stage_package(&path, &dir))
+                .await
+                .map_err(|e| RegistryError::Io {
+                    path: PathBuf::from("<install>"),
+                    source: std::io::Error::other(e.to_string()),
+                })??;
 
         let now = Utc::now();
         let id = manifest.id.to_string();
@@ -203,7 +260,8 @@ impl PluginRegistry {
             }
         }
         if let Some(old) = old_sha.filter(|old| *old != sha256) {
-            let _ = std::fs::remove_file(plugin_dir.join(format!("{old}.wasm")));
+            let stale = plugin_dir.join(format!("{old}.wasm"));
+            let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(stale)).await;
         }
         tracing::info!(plugin = %id, version = %manifest.version, sha256 = %sha256, "Plugin installed");
         self.get(&id).await
@@ -252,7 +310,8 @@ impl PluginRegistry {
         }
         txn.commit().await?;
         if PluginId::parse(id).is_ok() {
-            let _ = std::fs::remove_dir_all(self.dir.join(id));
+            let dir = self.dir.join(id);
+            let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
         }
         Ok(())
     }

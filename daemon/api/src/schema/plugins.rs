@@ -664,10 +664,16 @@ impl PluginMutation {
                     format!("`componentBase64` is not base64: {e}"),
                 )
             })?;
-        let staged = tempfile::tempdir().map_err(crate::error::internal)?;
-        std::fs::write(staged.path().join("plugin.toml"), &manifest)
-            .and_then(|()| std::fs::write(staged.path().join(&parsed.wasm), &wasm))
-            .map_err(crate::error::internal)?;
+        let wasm_name = parsed.wasm.clone();
+        let staged = tokio::task::spawn_blocking(move || {
+            let staged = tempfile::tempdir()?;
+            std::fs::write(staged.path().join("plugin.toml"), &manifest)?;
+            std::fs::write(staged.path().join(wasm_name), &wasm)?;
+            Ok::<_, std::io::Error>(staged)
+        })
+        .await
+        .map_err(crate::error::internal)?
+        .map_err(crate::error::internal)?;
         let installed = manager
             .registry()
             .install(staged.path())

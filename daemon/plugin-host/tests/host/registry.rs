@@ -208,3 +208,45 @@ async fn invalid_manifests_are_refused_with_every_problem() {
     let err = registry.install(&pkg).await.expect_err("refused");
     assert!(err.to_string().contains("surprise"), "{err}");
 }
+
+#[tokio::test]
+async fn install_reads_only_regular_files_of_bounded_size() {
+    let (registry, dir) = registry().await;
+    // A device that never ends: refused before a byte is read.
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        registry.install(std::path::Path::new("/dev/zero")),
+    )
+    .await
+    .expect("refused at once, not read forever")
+    .expect_err("a device is not a manifest");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+
+    // A manifest far beyond any real one.
+    let huge = dir.path().join("huge.toml");
+    std::fs::write(&huge, vec![b'#'; 1 << 20]).expect("write");
+    let err = registry.install(&huge).await.expect_err("too large");
+    assert!(err.to_string().contains("more than the"), "{err}");
+
+    // A packaged plugin whose component is swapped for a FIFO is refused too.
+    let out = packaged(
+        "template-metric",
+        "template-metric",
+        &dir.path().join("pkg"),
+    );
+    let manifest =
+        creatorflow_plugin_host::Manifest::from_file(&out.join("plugin.toml")).expect("manifest");
+    let component = out.join(&manifest.wasm);
+    std::fs::remove_file(&component).expect("remove");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&component)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let err = tokio::time::timeout(std::time::Duration::from_secs(10), registry.install(&out))
+        .await
+        .expect("refused at once")
+        .expect_err("a FIFO is not a component");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    assert!(registry.list().await.expect("list").is_empty());
+}
