@@ -45,6 +45,7 @@ impl PgDatabase {
     pub fn create(admin_url: &str) -> Self {
         let name = format!("cf_e2e_{}", uuid::Uuid::new_v4().simple());
         psql(admin_url, &format!("CREATE DATABASE {name}"));
+        record_pg_run(&name);
         let base = admin_url
             .rsplit_once('/')
             .map(|(b, _)| b)
@@ -388,4 +389,18 @@ pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or("")
+}
+
+/// Appends one line to the file named by `TEST_PG_RUNS_FILE` (set by CI) for every PostgreSQL database a test
+/// creates, so CI can prove the PostgreSQL suite really ran on PostgreSQL.
+pub fn record_pg_run(what: &str) {
+    use std::io::Write;
+    if let Ok(path) = std::env::var("TEST_PG_RUNS_FILE")
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = writeln!(f, "{what}");
+    }
 }

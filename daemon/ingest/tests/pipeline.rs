@@ -37,6 +37,7 @@ impl Db {
     fn postgres(admin: &str) -> Self {
         let name = format!("cf_ingest_{}", uuid_like());
         psql(admin, &format!("CREATE DATABASE {name}"));
+        record_pg_run(&name);
         let base = admin.rsplit_once('/').map(|(b, _)| b).expect("url");
         Db {
             _dir: tempfile::tempdir().expect("tempdir"),
@@ -86,8 +87,26 @@ fn backends() -> Vec<Db> {
         && !admin.is_empty()
     {
         v.push(Db::postgres(&admin));
+    } else {
+        eprintln!(
+            "CREATORFLOW_TEST_PG_URL is not set: this test ran on SQLite only, PostgreSQL skipped"
+        );
     }
     v
+}
+
+/// Appends one line to the file named by `TEST_PG_RUNS_FILE` (set by CI) for every PostgreSQL database a test
+/// creates, so CI can prove the PostgreSQL suite really ran on PostgreSQL.
+fn record_pg_run(what: &str) {
+    use std::io::Write;
+    if let Ok(path) = std::env::var("TEST_PG_RUNS_FILE")
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = writeln!(f, "{what}");
+    }
 }
 
 struct Env {
@@ -587,10 +606,15 @@ async fn concurrent_single_events_keep_their_own_results() {
 /// Batches of order events applied concurrently (PostgreSQL commits them in parallel; SQLite queues them) lose
 /// no update: the level, the ledger, the buyer's aggregates and the rollups all add up, and an event sent in
 /// every batch is applied once.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_batches_of_orders_lose_no_update() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     for db in backends() {
         let env = env(&db).await;
+        let start = Arc::new(tokio::sync::Barrier::new(6));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most_in_flight = Arc::new(AtomicUsize::new(0));
         env.ok(order_payload("seed", OrderStatus::Pending, 1, 1))
             .await;
         let shared = env.event(order_payload("shared", OrderStatus::Pending, 1, 1));
@@ -622,10 +646,17 @@ async fn concurrent_batches_of_orders_lose_no_update() {
                 batches.push(events);
             }
             let ingest = env.ingest.clone();
+            let (start, in_flight, most) =
+                (start.clone(), in_flight.clone(), most_in_flight.clone());
             tasks.push(tokio::spawn(async move {
+                start.wait().await;
                 let mut outcomes = Vec::new();
                 for batch in batches {
-                    for r in ingest.apply_batch(&batch).await.expect("batch") {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    let results = ingest.apply_batch(&batch).await.expect("batch");
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    for r in results {
                         outcomes.push(r.expect("event"));
                     }
                 }
@@ -658,6 +689,10 @@ async fn concurrent_batches_of_orders_lose_no_update() {
         expected.extend([(30, 30 * 3000); 6]);
         assert_eq!(buyers, expected);
         env.assert_consistent().await;
+        // Several batches were in flight at once on a multi-threaded runtime (on PostgreSQL each runs its
+        // own transaction in parallel), so the test exercised concurrent writers, not one after another.
+        let most = most_in_flight.load(Ordering::SeqCst);
+        assert!(most >= 2, "at most {most} batch in flight at once");
     }
 }
 
