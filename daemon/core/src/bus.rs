@@ -1,7 +1,11 @@
-//! The in-process event bus. Writers publish only after their transaction committed; subscribers (GraphQL
-//! subscriptions, jobs) filter by workspace. A slow subscriber lags and is told so; it never blocks writers.
+//! The in-process event bus. Writers publish only after their transaction committed. Each workspace has its
+//! own bounded channel, so a burst in one workspace (a 10K-line import) can never push another workspace's
+//! events out of a subscriber's queue; a subscriber that falls behind its own workspace's channel lags and
+//! is told so (`RecvError::Lagged`). Nothing here ever blocks a writer.
 
 use crate::id::{ConnectionId, OrderId, VariantId, WorkspaceId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 /// Something that changed, after it was durably stored.
@@ -66,27 +70,111 @@ impl DomainEvent {
 
 #[derive(Debug, Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<DomainEvent>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    capacity: usize,
+    /// Every event, for in-process consumers that watch all workspaces.
+    all: broadcast::Sender<DomainEvent>,
+    /// One channel per workspace that has (or had) a subscriber.
+    workspaces: Mutex<HashMap<WorkspaceId, broadcast::Sender<DomainEvent>>>,
 }
 
 impl EventBus {
+    /// `capacity` events can queue per channel before its slowest subscriber lags.
     pub fn new(capacity: usize) -> Self {
-        let (tx, _) = broadcast::channel(capacity.max(16));
-        Self { tx }
+        let capacity = capacity.max(16);
+        let (all, _) = broadcast::channel(capacity);
+        Self {
+            inner: Arc::new(Inner {
+                capacity,
+                all,
+                workspaces: Mutex::new(HashMap::new()),
+            }),
+        }
     }
 
     /// Publishes a committed change; having no subscriber is normal.
     pub fn publish(&self, event: DomainEvent) {
-        let _ = self.tx.send(event);
+        let ws = event.workspace_id();
+        {
+            let mut channels = self.channels();
+            if let Some(tx) = channels.get(&ws) {
+                if tx.receiver_count() == 0 {
+                    // Nobody listens any more: drop the channel instead of keeping it forever.
+                    channels.remove(&ws);
+                } else {
+                    let _ = tx.send(event.clone());
+                }
+            }
+        }
+        let _ = self.inner.all.send(event);
     }
 
+    /// Every workspace's events.
     pub fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
-        self.tx.subscribe()
+        self.inner.all.subscribe()
+    }
+
+    /// One workspace's events, on that workspace's own channel.
+    pub fn subscribe_workspace(&self, workspace: WorkspaceId) -> broadcast::Receiver<DomainEvent> {
+        self.channels()
+            .entry(workspace)
+            .or_insert_with(|| broadcast::channel(self.inner.capacity).0)
+            .subscribe()
+    }
+
+    fn channels(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<WorkspaceId, broadcast::Sender<DomainEvent>>> {
+        self.inner
+            .workspaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         Self::new(4096)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::broadcast::error::TryRecvError;
+
+    fn created(ws: i64) -> DomainEvent {
+        DomainEvent::WorkspaceCreated {
+            workspace_id: WorkspaceId(ws),
+        }
+    }
+
+    #[test]
+    fn a_burst_in_one_workspace_leaves_another_workspaces_subscriber_whole() {
+        let bus = EventBus::new(16);
+        let mut quiet = bus.subscribe_workspace(WorkspaceId(2));
+        let mut busy = bus.subscribe_workspace(WorkspaceId(1));
+        bus.publish(created(2));
+        for _ in 0..1000 {
+            bus.publish(created(1));
+        }
+        bus.publish(created(2));
+        assert_eq!(quiet.try_recv(), Ok(created(2)));
+        assert_eq!(quiet.try_recv(), Ok(created(2)));
+        assert_eq!(quiet.try_recv(), Err(TryRecvError::Empty));
+        // The busy workspace's own slow subscriber is told it lagged.
+        assert!(matches!(busy.try_recv(), Err(TryRecvError::Lagged(_))));
+    }
+
+    #[test]
+    fn channels_without_subscribers_are_dropped() {
+        let bus = EventBus::new(16);
+        drop(bus.subscribe_workspace(WorkspaceId(7)));
+        bus.publish(created(7));
+        assert!(bus.channels().is_empty());
     }
 }

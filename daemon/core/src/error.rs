@@ -21,11 +21,12 @@ pub enum ErrorCode {
     GraphqlParseFailed,
     GraphqlValidationFailed,
     Unavailable,
+    SubscriptionLagged,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
@@ -41,6 +42,7 @@ impl ErrorCode {
         ErrorCode::GraphqlParseFailed,
         ErrorCode::GraphqlValidationFailed,
         ErrorCode::Unavailable,
+        ErrorCode::SubscriptionLagged,
         ErrorCode::Internal,
     ];
 
@@ -61,6 +63,7 @@ impl ErrorCode {
             ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::SubscriptionLagged => "SUBSCRIPTION_LAGGED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -111,6 +114,9 @@ impl ErrorCode {
                 "The document does not match the schema; see `schema/schema.graphql`."
             }
             ErrorCode::Unavailable => "The daemon is starting or shutting down; retry shortly.",
+            ErrorCode::SubscriptionLagged => {
+                "The subscription fell too far behind and events were dropped; re-read the current state, then subscribe again."
+            }
             ErrorCode::Internal => {
                 "An unexpected failure; the daemon's log has details under the request id."
             }

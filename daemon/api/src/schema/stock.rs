@@ -2,11 +2,11 @@
 
 use super::types::{page_args, relay};
 use crate::auth::{Need, workspace_for};
-use crate::error::from_catalog;
+use crate::error::{from_catalog, gql_error};
 use async_graphql::connection::Connection as RelayConnection;
 use async_graphql::{Context, ID, InputObject, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use creatorflow_core::{DomainEvent, EventBus};
+use creatorflow_core::{DomainEvent, ErrorCode, EventBus};
 use creatorflow_store::Store;
 use creatorflow_store::entity::{alert_event, inventory_ledger};
 use creatorflow_store::stock::{self as q, StockRow};
@@ -276,26 +276,38 @@ pub struct AlertEvent {
     pub message: String,
 }
 
-/// Forwards the bus events of one workspace that `pick` maps to a message.
+/// Forwards the bus events of one workspace that `pick` maps to a message. A subscriber that falls so far
+/// behind that events were dropped gets one `SUBSCRIPTION_LAGGED` error and the stream ends: it must re-read
+/// and subscribe again rather than go on believing it saw everything.
 pub(super) fn events_of<T: Send + 'static>(
     bus: &EventBus,
     ws: i64,
     pick: Arc<dyn Fn(DomainEvent) -> Option<T> + Send + Sync>,
-) -> impl Stream<Item = T> + use<T> {
-    let rx = bus.subscribe();
-    unfold(rx, move |mut rx| {
+) -> impl Stream<Item = Result<T>> + use<T> {
+    let rx = bus.subscribe_workspace(creatorflow_core::WorkspaceId(ws));
+    unfold(Some(rx), move |rx| {
         let pick = pick.clone();
         async move {
+            let mut rx = rx?;
             loop {
                 match rx.recv().await {
                     Ok(ev) if ev.workspace_id().0 == ws => {
                         if let Some(item) = pick(ev) {
-                            return Some((item, rx));
+                            return Some((Ok(item), Some(rx)));
                         }
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(n)) => {
-                        tracing::warn!(skipped = n, "Subscriber lagged behind the event bus")
+                        tracing::warn!(
+                            skipped = n,
+                            workspace = ws,
+                            "Subscriber lagged behind the event bus; ending its stream"
+                        );
+                        let error = gql_error(
+                            ErrorCode::SubscriptionLagged,
+                            format!("{n} events were dropped because this subscriber fell behind"),
+                        );
+                        return Some((Err(error), None));
                     }
                     Err(RecvError::Closed) => return None,
                 }
@@ -316,7 +328,7 @@ impl StockSubscription {
         workspace: String,
         sku: Option<String>,
         location: Option<String>,
-    ) -> Result<impl Stream<Item = InventoryEvent> + use<>> {
+    ) -> Result<impl Stream<Item = Result<InventoryEvent>> + use<>> {
         let ws = workspace_for(ctx, &workspace, Need::Read).await?;
         let slug = ws.slug.clone();
         Ok(events_of(
@@ -350,7 +362,7 @@ impl StockSubscription {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-    ) -> Result<impl Stream<Item = OrderEvent> + use<>> {
+    ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
         let ws = workspace_for(ctx, &workspace, Need::Read).await?;
         let slug = ws.slug.clone();
         Ok(events_of(
@@ -378,7 +390,7 @@ impl StockSubscription {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-    ) -> Result<impl Stream<Item = AlertEvent> + use<>> {
+    ) -> Result<impl Stream<Item = Result<AlertEvent>> + use<>> {
         let ws = workspace_for(ctx, &workspace, Need::Read).await?;
         let slug = ws.slug.clone();
         Ok(events_of(

@@ -25,7 +25,7 @@ impl WorkspaceSubscription {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-    ) -> Result<impl Stream<Item = ConnectionEvent> + use<>> {
+    ) -> Result<impl Stream<Item = Result<ConnectionEvent>> + use<>> {
         let ws = workspace_for(ctx, &workspace, Need::Read).await?;
         let slug = ws.slug.clone();
         Ok(events_of(
