@@ -142,8 +142,21 @@ impl Store {
         &self.cipher
     }
 
+    /// Applies pending migrations, then re-seals any connection credentials stored before they were bound
+    /// to their row.
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.db, None).await
+        Migrator::up(&self.db, None).await?;
+        let resealed = self
+            .reseal_legacy_credentials()
+            .await
+            .map_err(|e| DbErr::Custom(format!("re-sealing connection credentials: {e}")))?;
+        if resealed > 0 {
+            tracing::info!(
+                resealed,
+                "Connection credentials re-sealed, bound to their rows"
+            );
+        }
+        Ok(())
     }
 
     /// Migrations known to this binary but not applied to the database.
