@@ -2,6 +2,7 @@
 //! of stable error codes. Nothing here knows about storage, HTTP or plugins.
 
 pub mod auth;
+pub mod bounds;
 pub mod bus;
 pub mod error;
 pub mod id;
