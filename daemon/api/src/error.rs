@@ -25,6 +25,10 @@ pub fn from_store(err: StoreError) -> Error {
         }
         StoreError::Conflict(m) => gql_error(ErrorCode::Conflict, m),
         StoreError::Invalid(m) => gql_error(ErrorCode::BadUserInput, m),
+        StoreError::Db(e) if creatorflow_store::is_busy(&e) => gql_error(
+            ErrorCode::Busy,
+            "the database is locked by another writer (e.g. an import); nothing was changed",
+        ),
         other => internal(other),
     }
 }
@@ -56,6 +60,10 @@ pub fn from_ingest(err: creatorflow_ingest::IngestError) -> Error {
         }
         IngestError::NotFound(m) => gql_error(ErrorCode::NotFound, m),
         IngestError::Rejected(m) => gql_error(ErrorCode::Rejected, m),
+        e if e.is_busy() => gql_error(
+            ErrorCode::Busy,
+            "the database is locked by another writer (e.g. an import); nothing was changed",
+        ),
         other => internal(other),
     }
 }

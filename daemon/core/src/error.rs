@@ -21,12 +21,13 @@ pub enum ErrorCode {
     GraphqlParseFailed,
     GraphqlValidationFailed,
     Unavailable,
+    Busy,
     SubscriptionLagged,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
@@ -42,6 +43,7 @@ impl ErrorCode {
         ErrorCode::GraphqlParseFailed,
         ErrorCode::GraphqlValidationFailed,
         ErrorCode::Unavailable,
+        ErrorCode::Busy,
         ErrorCode::SubscriptionLagged,
         ErrorCode::Internal,
     ];
@@ -63,6 +65,7 @@ impl ErrorCode {
             ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Busy => "BUSY",
             ErrorCode::SubscriptionLagged => "SUBSCRIPTION_LAGGED",
             ErrorCode::Internal => "INTERNAL",
         }
@@ -114,6 +117,9 @@ impl ErrorCode {
                 "The document does not match the schema; see `schema/schema.graphql`."
             }
             ErrorCode::Unavailable => "The daemon is starting or shutting down; retry shortly.",
+            ErrorCode::Busy => {
+                "Another writer (e.g. an import) held the database; nothing was changed. Retry in a moment; a retry with the same idempotency key is never applied twice."
+            }
             ErrorCode::SubscriptionLagged => {
                 "The subscription fell too far behind and events were dropped; re-read the current state, then subscribe again."
             }

@@ -60,11 +60,23 @@ pub enum IngestError {
     /// A business rule forbids it, e.g. a manual adjustment below zero when the workspace forbids that.
     #[error("{0}")]
     Rejected(String),
+    /// Another writer held the database for longer than the busy timeout; nothing changed, retry later.
+    #[error("{0}")]
+    Busy(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
 }
 
 impl IngestError {
+    /// Lock contention rather than a fault: the same request can be retried unchanged.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            IngestError::Busy(_) => true,
+            IngestError::Db(e) => creatorflow_store::is_busy(e),
+            _ => false,
+        }
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         IngestError::Invalid {
             field: field.into(),
@@ -190,19 +202,46 @@ impl Ingest {
             events = pending.len(),
             "Committing a group of single events"
         );
-        let (events, replies): (Vec<_>, Vec<_>) =
-            pending.into_iter().map(|p| (p.event, p.reply)).unzip();
+        // A caller that gave up (its request timed out and dropped the answer) is not applied behind its back.
+        let (events, replies): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .filter(|p| !p.reply.is_closed())
+            .map(|p| (p.event, p.reply))
+            .unzip();
+        if events.is_empty() {
+            return;
+        }
+        let busy = || {
+            IngestError::Busy(
+                "the database is locked by another writer (e.g. an import); nothing was changed"
+                    .into(),
+            )
+        };
         match self.apply_checked(events.iter().map(Ok).collect()).await {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
             }
-            // A database failure rolled the whole group back: each event gets its own transaction, so one
-            // event's failure never becomes another's.
+            // Lock contention: every event of the group would wait the busy timeout again, one after the
+            // other, stalling the write path for minutes. All of them get BUSY at once instead.
+            Err(e) if e.is_busy() => {
+                for reply in replies {
+                    let _ = reply.send(Err(busy()));
+                }
+            }
+            // Another database failure rolled the whole group back: each event gets its own transaction, so
+            // one event's failure never becomes another's, until one of them meets lock contention.
             Err(_) => {
+                let mut contended = false;
                 for (event, reply) in events.iter().zip(replies) {
-                    let _ = reply.send(self.apply_alone(event).await);
+                    if contended || reply.is_closed() {
+                        let _ = reply.send(Err(busy()));
+                        continue;
+                    }
+                    let result = self.apply_alone(event).await;
+                    contended = result.as_ref().is_err_and(IngestError::is_busy);
+                    let _ = reply.send(result);
                 }
             }
         }

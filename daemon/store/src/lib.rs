@@ -48,3 +48,29 @@ pub(crate) fn conflict_or(err: DbErr, message: impl FnOnce() -> String) -> Store
         _ => StoreError::Db(err),
     }
 }
+
+/// Whether `err` is lock contention: another writer held the database past the busy timeout (SQLite
+/// `SQLITE_BUSY`/`SQLITE_LOCKED`), a PostgreSQL lock or serialization conflict, or no pooled connection became
+/// free in time. Such a failure changed nothing and the same request can simply be retried.
+pub fn is_busy(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as SqlxError;
+    let (DbErr::Conn(RuntimeErr::SqlxError(e))
+    | DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return matches!(err, DbErr::ConnectionAcquire(_));
+    };
+    match e.as_ref() {
+        SqlxError::PoolTimedOut => true,
+        SqlxError::Database(db) => match db.code() {
+            // SQLite result codes: the primary code is the low byte (BUSY = 5, LOCKED = 6).
+            Some(code) if code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)) => true,
+            // PostgreSQL: serialization failure, deadlock, lock not available, lock timeout (query canceled
+            // by `lock_timeout` reports 55P03).
+            Some(code) => matches!(code.as_ref(), "40001" | "40P01" | "55P03"),
+            None => false,
+        },
+        _ => false,
+    }
+}

@@ -4,8 +4,9 @@
 use super::stock::{StockLevel, level_of};
 use crate::auth::{Need, principal, workspace_for};
 use crate::error::{from_ingest, gql_error};
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use creatorflow_core::bounds;
 use creatorflow_core::ingest::*;
 use creatorflow_core::{Currency, ErrorCode, WorkspaceId};
 use creatorflow_ingest::{Ingest, IngestError, Outcome, ReserveOn, Settings};
@@ -72,7 +73,8 @@ fn batch_results(results: Vec<Result<Outcome, IngestError>>) -> Vec<BatchItemRes
                         IngestError::Invalid { .. } => ErrorCode::BadUserInput,
                         IngestError::NotFound(_) => ErrorCode::NotFound,
                         IngestError::Rejected(_) => ErrorCode::Rejected,
-                        IngestError::Db(_) => ErrorCode::Internal,
+                        e if e.is_busy() => ErrorCode::Busy,
+                        IngestError::Busy(_) | IngestError::Db(_) => ErrorCode::Internal,
                     };
                     BatchItemResult {
                         index,
@@ -119,27 +121,44 @@ async fn apply(ctx: &Context<'_>, ev: IngestEvent) -> Result<Outcome> {
     ctx.data::<Ingest>()?.apply(ev).await.map_err(from_ingest)
 }
 
-/// Converts a decimal amount into minor units of the currency, refusing more decimals than it has.
+/// Converts a decimal amount into minor units of the currency, refusing more decimals than it has and
+/// anything beyond the money limit of [`bounds`].
 fn minor(field: &str, amount: Decimal, currency: &str) -> Result<i64> {
     let cur = Currency::parse(currency)
         .map_err(|e| gql_error(ErrorCode::BadUserInput, format!("`currency`: {e}")))?;
-    let scaled = amount * Decimal::from(10i64.pow(u32::from(cur.exponent())));
-    if scaled.fract() != Decimal::ZERO {
-        return Err(gql_error(
-            ErrorCode::BadUserInput,
-            format!(
-                "`{field}`: {amount} has more than {} decimals for {}",
-                cur.exponent(),
-                cur.code()
-            ),
-        ));
-    }
-    i64::try_from(scaled).map_err(|_| {
-        gql_error(
-            ErrorCode::BadUserInput,
-            format!("`{field}`: {amount} is out of range"),
-        )
+    bounds::minor_units(field, amount, cur).map_err(out_of_bounds)
+}
+
+/// `BAD_USER_INPUT` naming the field, like a refused event.
+fn out_of_bounds(e: bounds::OutOfBounds) -> async_graphql::Error {
+    from_ingest(IngestError::Invalid {
+        field: e.field,
+        message: e.message,
     })
+}
+
+/// A manual order names SKUs of the catalog: an unknown one is most likely a typo, so it is `NOT_FOUND`.
+/// (Marketplace events may sell a SKU not yet in the catalog and are accepted.)
+async fn require_skus(store: &Store, ws: i64, skus: &[&str]) -> Result<()> {
+    use creatorflow_store::entity::variant;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let known: Vec<String> = variant::Entity::find()
+        .select_only()
+        .column(variant::Column::Sku)
+        .filter(variant::Column::WorkspaceId.eq(ws))
+        .filter(variant::Column::Sku.is_in(skus.iter().copied()))
+        .into_tuple()
+        .all(store.db())
+        .await
+        .map_err(crate::error::internal)?;
+    match skus.iter().position(|s| !known.iter().any(|k| k == s)) {
+        Some(i) => Err(gql_error(
+            ErrorCode::NotFound,
+            format!("lines[{i}].sku: no variant with SKU {:?}", skus[i]),
+        )
+        .extend_with(|_, e| e.set("field", format!("lines[{i}].sku")))),
+        None => Ok(()),
+    }
 }
 
 #[derive(InputObject)]
@@ -522,13 +541,20 @@ impl IngestMutation {
         let currency = input.currency.unwrap_or_else(|| ws.currency.clone());
         let mut lines = Vec::with_capacity(input.lines.len());
         let mut subtotal: i64 = 0;
+        if let Some(t) = input.placed_at {
+            bounds::timestamp("placedAt", t).map_err(out_of_bounds)?;
+        }
+        for (i, l) in input.lines.iter().enumerate() {
+            bounds::text(&format!("lines[{i}].sku"), &l.sku, 64).map_err(out_of_bounds)?;
+            bounds::quantity(&format!("lines[{i}].quantity"), l.quantity).map_err(out_of_bounds)?;
+        }
+        let skus: Vec<&str> = input.lines.iter().map(|l| l.sku.as_str()).collect();
+        require_skus(ctx.data::<Store>()?, ws.id, &skus).await?;
         for (i, l) in input.lines.into_iter().enumerate() {
             let unit = minor(&format!("lines[{i}].unitPrice"), l.unit_price, &currency)?;
-            subtotal = l
-                .quantity
-                .checked_mul(unit)
-                .and_then(|x| x.checked_add(subtotal))
-                .ok_or_else(|| gql_error(ErrorCode::BadUserInput, "order amount overflows"))?;
+            let amount = bounds::line_amount(&format!("lines[{i}].quantity"), l.quantity, unit)
+                .map_err(out_of_bounds)?;
+            subtotal = bounds::money_sum("lines", [subtotal, amount]).map_err(out_of_bounds)?;
             lines.push(OrderLineIn {
                 external_id: None,
                 title: l.title.unwrap_or_else(|| l.sku.clone()),
@@ -537,7 +563,7 @@ impl IngestMutation {
                 unit_price_minor: unit,
                 discount_minor: l
                     .discount
-                    .map(|d| minor("discount", d, &currency))
+                    .map(|d| minor(&format!("lines[{i}].discount"), d, &currency))
                     .transpose()?
                     .unwrap_or(0),
             });
@@ -551,6 +577,13 @@ impl IngestMutation {
         let shipping = amount("shipping", input.shipping)?;
         let tax = amount("tax", input.tax)?;
         let fees = amount("fees", input.fees)?;
+        // Each part is at most the money limit; the total must be too.
+        let total = subtotal
+            .checked_sub(discount)
+            .and_then(|v| v.checked_add(shipping))
+            .and_then(|v| v.checked_add(tax))
+            .ok_or_else(|| gql_error(ErrorCode::BadUserInput, "`total`: out of range"))?;
+        bounds::money("total", total).map_err(out_of_bounds)?;
         let now = Utc::now();
         let placed = input.placed_at.unwrap_or(now);
         let status: OrderStatus = input.status.into();
@@ -584,7 +617,7 @@ impl IngestMutation {
             discount_minor: discount,
             shipping_charged_minor: shipping,
             tax_minor: tax,
-            total_minor: subtotal - discount + shipping + tax,
+            total_minor: total,
             fees_minor: fees,
             location: input.location,
             lines,
@@ -714,10 +747,11 @@ impl IngestMutation {
             s.restock_conditions = c;
         }
         if let Some(v) = input.velocity_spike_factor {
-            s.velocity_spike_factor = v;
+            s.velocity_spike_factor =
+                bounds::count("velocitySpikeFactor", v).map_err(out_of_bounds)?;
         }
         if let Some(v) = input.velocity_min_units {
-            s.velocity_min_units = v;
+            s.velocity_min_units = bounds::count("velocityMinUnits", v).map_err(out_of_bounds)?;
         }
         creatorflow_ingest::save_settings(store.db(), ws.id, &s)
             .await
