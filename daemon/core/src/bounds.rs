@@ -105,6 +105,19 @@ pub fn timestamp(field: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, OutOfBo
     Ok(t)
 }
 
+/// A calendar day in 1970-01-01 ..= 9999-12-31.
+pub fn day(field: &str, d: NaiveDate) -> Result<NaiveDate, OutOfBounds> {
+    let first = min_time().date_naive();
+    let last = max_time().date_naive();
+    if d < first || d > last {
+        return Err(out(
+            field,
+            format!("{d} is outside 1970-01-01 .. 9999-12-31"),
+        ));
+    }
+    Ok(d)
+}
+
 /// Text of any input: no NUL character (PostgreSQL cannot store one) and at most `max_bytes` bytes.
 pub fn text(field: &str, v: &str, max_bytes: usize) -> Result<(), OutOfBounds> {
     if v.contains('\0') {
@@ -208,6 +221,8 @@ mod tests {
         assert!(timestamp("t", min_time() - chrono::Duration::seconds(1)).is_err());
         assert!(timestamp("t", max_time() + chrono::Duration::seconds(1)).is_err());
         assert!(timestamp("t", DateTime::<Utc>::MIN_UTC).is_err());
+        assert!(day("d", NaiveDate::MIN).is_err());
+        assert!(day("d", max_time().date_naive()).is_ok());
         let e = text("name", "a\0b", 100).expect_err("NUL");
         assert_eq!(e.field, "name");
         assert!(text("name", "abc", 2).is_err());

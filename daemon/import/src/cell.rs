@@ -6,7 +6,10 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 /// Above this a quantity is far more likely a barcode or a price pasted into the wrong column than a stock level.
-pub(crate) const MAX_QUANTITY: i64 = 1_000_000_000;
+/// The same limit as GraphQL and ingest events.
+pub(crate) const MAX_QUANTITY: i64 = creatorflow_core::bounds::MAX_QUANTITY;
+/// Largest amount of one cell, in minor units: the limit every input path shares.
+const MAX_MONEY_MINOR: i64 = creatorflow_core::bounds::MAX_MONEY_MINOR;
 pub(crate) const MAX_LEAD_TIME_DAYS: i32 = 365;
 pub(crate) const MAX_SKU_CHARS: usize = 64;
 
@@ -250,7 +253,14 @@ pub(crate) fn money(value: &str, currency: Currency) -> Result<i64, String> {
     amount
         .checked_mul(factor)
         .and_then(|minor| minor.trunc().to_i64())
-        .ok_or_else(|| format!("{} is too large to be an amount", q(value)))
+        .filter(|minor| *minor <= MAX_MONEY_MINOR)
+        .ok_or_else(|| {
+            format!(
+                "{} is too large to be an amount; at most {} {currency}",
+                q(value),
+                Decimal::new(MAX_MONEY_MINOR, u32::from(exponent))
+            )
+        })
 }
 
 /// `1,000` or `12 345 678`: a whole number in groups of three. There are no decimals in a count, so unlike an
@@ -341,7 +351,15 @@ mod tests {
         assert_eq!(money("1999", jpy()), Ok(1999));
         assert_eq!(money("1999.00", jpy()), Ok(1999));
         assert_eq!(money("1.234", kwd()), Ok(1234));
-        assert_eq!(money("92233720368547758.07", usd()), Ok(i64::MAX));
+        assert_eq!(money("10000000000.00", usd()), Ok(MAX_MONEY_MINOR));
+        assert_eq!(money("1000000000000", jpy()), Ok(MAX_MONEY_MINOR));
+        for too_large in [
+            "10000000000.01",
+            "92233720368547758.07",
+            "79228162514264337593543950335",
+        ] {
+            assert!(money(too_large, usd()).is_err(), "{too_large}");
+        }
     }
 
     #[test]

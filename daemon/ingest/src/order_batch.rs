@@ -11,8 +11,8 @@ use crate::inventory::{
 };
 use crate::orders::{StockState, email_hash, publish_order, set_status_time, target};
 use crate::rollup::{
-    OrderContribution, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, customer_delta,
-    line_sums, orders_row, sales_row, sum_i64,
+    OrderContribution, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, add_signed,
+    checked_line_sums, customer_delta, orders_row, overflow, sales_row, sum_i64,
 };
 use crate::settings::Settings;
 use crate::{IngestError, Outcome, catalog, settings};
@@ -66,6 +66,12 @@ pub(crate) async fn apply(
     }
     run.flush().await?;
     Ok(results)
+}
+
+/// An arithmetic overflow met after the event began changing the run's state: it fails the whole run, which
+/// the caller rolls back, so no wrapped or partial number is ever stored.
+fn abort(e: IngestError) -> IngestError {
+    IngestError::Db(sea_orm::DbErr::Custom(e.to_string()))
 }
 
 /// Most values bound to one `IN` list.
@@ -669,6 +675,23 @@ impl<'a> Run<'a> {
         {
             return Ok(Outcome::Stale);
         }
+        // The cost of goods (quantity × the variant's unit cost) must fit before anything changes.
+        for (i, l) in o.lines.iter().enumerate() {
+            let cost = self
+                .variant_by_sku(ws, &l.sku)
+                .await?
+                .and_then(|v| v.unit_cost_minor)
+                .unwrap_or(0);
+            if l.quantity.checked_mul(cost).is_none() {
+                return Err(IngestError::invalid(
+                    format!("order.lines[{i}].quantity"),
+                    format!(
+                        "{} × unit cost {cost} exceeds the range of a 64-bit integer",
+                        l.quantity
+                    ),
+                ));
+            }
+        }
         let currency = o.currency.to_ascii_uppercase();
         let customer_id = match &o.customer {
             Some(c) => Some(self.resolve_customer(ws, conn, c, &currency).await?),
@@ -730,7 +753,7 @@ impl<'a> Run<'a> {
         }
         saved.updated_at = now;
         if let Some((old, old_lines)) = &existing {
-            self.rollup_order(ws, &OrderContribution::of(old), old_lines, -1);
+            self.rollup_order(ws, &OrderContribution::of(old), old_lines, -1)?;
         }
         // Lines are replaced only while the order holds no stock; once it does, they are what the stock
         // effects were computed from and must stay.
@@ -739,13 +762,13 @@ impl<'a> Run<'a> {
             (Some((_, old_lines)), false) => old_lines.clone(),
             _ => self.new_lines(ws, &saved, o).await?,
         };
-        self.rollup_order(ws, &OrderContribution::of(&saved), &lines, 1);
+        self.rollup_order(ws, &OrderContribution::of(&saved), &lines, 1)?;
         if let Some(cid) = saved.customer_id {
             let old = existing
                 .as_ref()
                 .map(|(old, _)| old)
                 .filter(|old| old.customer_id == Some(cid));
-            let (n, spent) = customer_delta(old, &saved);
+            let (n, spent) = customer_delta(old, &saved).map_err(abort)?;
             self.add_to_customer(cid, n, spent, saved.placed_at).await?;
         }
         let saved = self.move_to(e, settings, saved, &lines, o.status).await?;
@@ -825,11 +848,11 @@ impl<'a> Run<'a> {
             OrderContribution::of(&saved),
         );
         if old != new {
-            self.rollup_order(ws, &old, &lines, -1);
-            self.rollup_order(ws, &new, &lines, 1);
+            self.rollup_order(ws, &old, &lines, -1)?;
+            self.rollup_order(ws, &new, &lines, 1)?;
         }
         if let Some(cid) = saved.customer_id {
-            let (n, spent) = customer_delta(Some(&existing), &saved);
+            let (n, spent) = customer_delta(Some(&existing), &saved).map_err(abort)?;
             if n != 0 || spent != 0 {
                 self.add_to_customer(cid, n, spent, saved.placed_at).await?;
             }
@@ -915,7 +938,7 @@ impl<'a> Run<'a> {
     ) -> Result<order::Model, IngestError> {
         let from = StockState::parse(&order.stock_state);
         let to = target(status, from, settings.reserve_on);
-        let (d_on_hand, d_committed, reason) = match (from, to) {
+        let (d_on_hand, d_committed, reason): (i64, i64, _) = match (from, to) {
             (StockState::None, StockState::Reserved) => (0, 1, LedgerReason::OrderReserved),
             (StockState::None, StockState::Deducted) => (-1, 0, LedgerReason::OrderFulfilled),
             (StockState::Reserved, StockState::Deducted) => (-1, -1, LedgerReason::OrderFulfilled),
@@ -935,8 +958,12 @@ impl<'a> Run<'a> {
             let m = Move {
                 variant: &v,
                 location: &loc,
-                on_hand: d_on_hand * line.quantity,
-                committed: d_committed * line.quantity,
+                on_hand: d_on_hand
+                    .checked_mul(line.quantity)
+                    .ok_or_else(|| abort(overflow("a stock move")))?,
+                committed: d_committed
+                    .checked_mul(line.quantity)
+                    .ok_or_else(|| abort(overflow("a stock move")))?,
                 incoming: 0,
                 reason,
                 note: None,
@@ -961,9 +988,23 @@ impl<'a> Run<'a> {
             .level(m.variant.workspace_id, m.variant.id, m.location.id, now)
             .await?;
         let before = level.model.clone();
-        level.model.on_hand += m.on_hand;
-        level.model.committed += m.committed;
-        level.model.incoming += m.incoming;
+        let mut stock = [
+            level.model.on_hand,
+            level.model.committed,
+            level.model.incoming,
+        ];
+        add_signed(
+            &mut stock,
+            [m.on_hand, m.committed, m.incoming],
+            1,
+            "a stock level",
+        )
+        .map_err(abort)?;
+        [
+            level.model.on_hand,
+            level.model.committed,
+            level.model.incoming,
+        ] = stock;
         level.model.version += 1;
         level.model.updated_at = now;
         level.dirty = true;
@@ -1125,20 +1166,20 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Adds `sign` × the order's contribution (and its lines') to the hourly rollups.
+    /// Adds `sign` × the order's contribution (and its lines') to the hourly rollups. A sum leaving i64 fails
+    /// the run (rolled back, nothing stored) rather than wrap: the per-field input limits make it unreachable
+    /// short of millions of maximal orders in one hour.
     fn rollup_order(
         &mut self,
         ws: i64,
         c: &OrderContribution,
         lines: &[order_line::Model],
         sign: i64,
-    ) {
+    ) -> Result<(), IngestError> {
         let sums = self.orders_hourly.entry(c.key(ws)).or_default();
-        for (s, a) in sums.iter_mut().zip(c.sums()) {
-            *s += sign * a;
-        }
+        add_signed(sums, c.sums(), sign, "an hourly order total").map_err(abort)?;
         if !c.lines_count() {
-            return;
+            return Ok(());
         }
         for l in lines {
             let (variant_id, sums) = self
@@ -1148,11 +1189,14 @@ impl<'a> Run<'a> {
             if variant_id.is_none() {
                 *variant_id = l.variant_id;
             }
-            for (s, a) in sums.iter_mut().zip(line_sums(l)) {
-                *s += sign * a;
-            }
-            *self.units.entry((ws, l.sku.clone(), c.hour)).or_default() += sign * l.quantity;
+            let add = checked_line_sums(l).map_err(abort)?;
+            add_signed(sums, add, sign, "an hourly sales total").map_err(abort)?;
+            let units = self.units.entry((ws, l.sku.clone(), c.hour)).or_default();
+            let mut one = [*units];
+            add_signed(&mut one, [l.quantity], sign, "hourly units").map_err(abort)?;
+            *units = one[0];
         }
+        Ok(())
     }
 
     /// Finds the buyer by their id on this connection, then by e-mail across channels, else creates them.
@@ -1237,8 +1281,9 @@ impl<'a> Run<'a> {
         }
         if let Some(row) = self.customers.get_mut(&id) {
             let c = &mut row.model;
-            c.orders_count += orders;
-            c.total_spent_minor += spent;
+            let mut agg = [c.orders_count, c.total_spent_minor];
+            add_signed(&mut agg, [orders, spent], 1, "a customer's spend").map_err(abort)?;
+            [c.orders_count, c.total_spent_minor] = agg;
             c.first_order_at = Some(c.first_order_at.map_or(placed_at, |t| t.min(placed_at)));
             c.last_order_at = Some(c.last_order_at.map_or(placed_at, |t| t.max(placed_at)));
             c.updated_at = Utc::now();

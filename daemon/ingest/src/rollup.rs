@@ -95,14 +95,65 @@ impl OrderContribution {
 }
 
 /// What a sold line adds to its `sales_hourly` row, in the column order of [`sales_row`] (returns aside).
+/// The write path uses [`checked_line_sums`], which refuses a line whose amounts leave i64, so saturation
+/// here (for rebuilding rollups from stored rows) is never reached by stored data.
 pub(crate) fn line_sums(l: &order_line::Model) -> [i64; 5] {
     [
         l.quantity,
-        l.quantity * l.unit_price_minor,
+        l.quantity.saturating_mul(l.unit_price_minor),
         l.discount_minor,
-        l.quantity * l.unit_cost_minor.unwrap_or(0),
+        l.quantity.saturating_mul(l.unit_cost_minor.unwrap_or(0)),
         0,
     ]
+}
+
+/// [`line_sums`], refusing a line whose gross or cost (quantity × unit amount) does not fit in i64.
+pub(crate) fn checked_line_sums(l: &order_line::Model) -> Result<[i64; 5], IngestError> {
+    let times = |unit: i64, what: &str| {
+        l.quantity.checked_mul(unit).ok_or_else(|| {
+            overflow(format!(
+                "the {what} of {} × {} for SKU {}",
+                l.quantity, unit, l.sku
+            ))
+        })
+    };
+    Ok([
+        l.quantity,
+        times(l.unit_price_minor, "amount")?,
+        l.discount_minor,
+        times(l.unit_cost_minor.unwrap_or(0), "cost")?,
+        0,
+    ])
+}
+
+/// The error for a sum or product of input amounts that leaves i64: refused, never wrapped.
+pub(crate) fn overflow(what: impl std::fmt::Display) -> IngestError {
+    IngestError::Rejected(format!("{what} exceeds the range of a 64-bit integer"))
+}
+
+/// `acc[i] += sign × add[i]` for every column, refusing instead of wrapping.
+pub(crate) fn add_signed<const N: usize>(
+    acc: &mut [i64; N],
+    add: [i64; N],
+    sign: i64,
+    what: &str,
+) -> Result<(), IngestError> {
+    let mut next = *acc;
+    for (s, a) in next.iter_mut().zip(add) {
+        *s = a
+            .checked_mul(sign)
+            .and_then(|v| s.checked_add(v))
+            .ok_or_else(|| overflow(what))?;
+    }
+    *acc = next;
+    Ok(())
+}
+
+/// `sign` × each column, refusing instead of wrapping.
+fn signed<const N: usize>(v: [i64; N], sign: i64, what: &str) -> Result<[i64; N], IngestError> {
+    let mut out = [0; N];
+    add_signed(&mut out, v, sign, what)?;
+    Ok(out)
 }
 
 pub(crate) fn orders_row(
@@ -208,14 +259,15 @@ pub(crate) async fn apply_order(
     lines: &[order_line::Model],
     sign: i64,
 ) -> Result<(), IngestError> {
-    add_orders_rows(db, vec![orders_row(c.key(ws), c.sums().map(|v| sign * v))]).await?;
+    let sums = signed(c.sums(), sign, "an hourly order total")?;
+    add_orders_rows(db, vec![orders_row(c.key(ws), sums)]).await?;
     if c.lines_count() {
         // One statement per line: two lines of one SKU share a row.
         for l in lines {
             let row = sales_row(
                 c.sales_key(ws, l),
                 l.variant_id,
-                line_sums(l).map(|v| sign * v),
+                signed(checked_line_sums(l)?, sign, "an hourly sales total")?,
             );
             add_sales_rows(db, vec![row]).await?;
         }
@@ -251,12 +303,19 @@ fn add_on_conflict<C: sea_orm::ColumnTrait + Copy + sea_orm::sea_query::IntoIden
 
 /// What one order adds to its customer's aggregates. First/last order times span every order placed, the
 /// count and spend only orders that were not cancelled.
-pub(crate) fn customer_delta(old: Option<&order::Model>, new: &order::Model) -> (i64, i64) {
+pub(crate) fn customer_delta(
+    old: Option<&order::Model>,
+    new: &order::Model,
+) -> Result<(i64, i64), IngestError> {
     let counted = |o: &order::Model| (o.status != "cancelled").then_some(o.total_minor);
     let before = old.and_then(counted);
     let after = counted(new);
-    (
+    let spent = after
+        .unwrap_or(0)
+        .checked_sub(before.unwrap_or(0))
+        .ok_or_else(|| overflow("a customer's spend"))?;
+    Ok((
         i64::from(after.is_some()) - i64::from(before.is_some()),
-        after.unwrap_or(0) - before.unwrap_or(0),
-    )
+        spent,
+    ))
 }

@@ -3,6 +3,7 @@
 
 use crate::IngestError;
 use creatorflow_core::Currency;
+use creatorflow_core::bounds::{self, OutOfBounds};
 use creatorflow_core::ingest::{FUNNEL_STAGES, IngestEvent, Payload};
 
 const MAX_ID: usize = 256;
@@ -10,16 +11,38 @@ const MAX_TEXT: usize = 1024;
 
 type R = Result<(), IngestError>;
 
+impl From<OutOfBounds> for IngestError {
+    fn from(e: OutOfBounds) -> Self {
+        IngestError::invalid(e.field, e.message)
+    }
+}
+
+/// Money of one field: `0..=10^12` minor units.
+fn money(field: &str, v: i64) -> R {
+    bounds::money(field, v)?;
+    Ok(())
+}
+
+/// A marketing counter (impressions, views…): non-negative and bounded like money, so sums stay exact.
+fn counter(field: &str, v: i64) -> R {
+    bounds::money(field, v)?;
+    Ok(())
+}
+
+fn time(field: &str, t: chrono::DateTime<chrono::Utc>) -> R {
+    bounds::timestamp(field, t)?;
+    Ok(())
+}
+
+fn opt_time(field: &str, t: Option<chrono::DateTime<chrono::Utc>>) -> R {
+    t.map_or(Ok(()), |t| time(field, t))
+}
+
 fn id(field: &str, v: &str) -> R {
     if v.trim().is_empty() {
         return Err(IngestError::invalid(field, "cannot be empty"));
     }
-    if v.len() > MAX_ID {
-        return Err(IngestError::invalid(
-            field,
-            format!("at most {MAX_ID} bytes, found {}", v.len()),
-        ));
-    }
+    bounds::text(field, v, MAX_ID)?;
     Ok(())
 }
 
@@ -38,12 +61,7 @@ fn text(field: &str, v: &str) -> R {
     if v.trim().is_empty() {
         return Err(IngestError::invalid(field, "cannot be empty"));
     }
-    if v.len() > MAX_TEXT {
-        return Err(IngestError::invalid(
-            field,
-            format!("at most {MAX_TEXT} bytes"),
-        ));
-    }
+    bounds::text(field, v, MAX_TEXT)?;
     Ok(())
 }
 
@@ -53,23 +71,15 @@ fn currency(field: &str, v: &str) -> R {
         .map_err(|e| IngestError::invalid(field, e.to_string()))
 }
 
-fn non_negative(field: &str, v: i64) -> R {
-    if v < 0 {
-        return Err(IngestError::invalid(
-            field,
-            format!("cannot be negative, found {v}"),
-        ));
-    }
+/// A count that may be zero (stock on hand, safety stock): `0..=10^9`.
+fn count(field: &str, v: i64) -> R {
+    bounds::count(field, v)?;
     Ok(())
 }
 
+/// A quantity of units: `1..=10^9`.
 fn positive(field: &str, v: i64) -> R {
-    if v <= 0 {
-        return Err(IngestError::invalid(
-            field,
-            format!("must be at least 1, found {v}"),
-        ));
-    }
+    bounds::quantity(field, v)?;
     Ok(())
 }
 
@@ -81,6 +91,7 @@ pub(crate) fn event(e: &IngestEvent) -> R {
     no_nul(e)?;
     id("sourceEventId", &e.source_event_id)?;
     id("actor", &e.actor)?;
+    time("occurredAt", e.occurred_at)?;
     match &e.payload {
         Payload::ProductUpserted(p) => {
             opt_id("product.externalId", p.external_id.as_deref())?;
@@ -102,9 +113,9 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 sku(&f("sku"), &v.sku)?;
                 text(&f("title"), &v.title)?;
                 currency(&f("currency"), &v.currency)?;
-                non_negative(&f("priceMinor"), v.price_minor)?;
+                money(&f("priceMinor"), v.price_minor)?;
                 if let Some(c) = v.unit_cost_minor {
-                    non_negative(&f("unitCostMinor"), c)?;
+                    money(&f("unitCostMinor"), c)?;
                 }
                 opt_id(&f("externalId"), v.external_id.as_deref())?;
                 if p.variants[..i].iter().any(|o| o.sku == v.sku) {
@@ -126,8 +137,10 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 ("totalMinor", o.total_minor),
                 ("feesMinor", o.fees_minor),
             ] {
-                non_negative(&format!("order.{name}"), v)?;
+                money(&format!("order.{name}"), v)?;
             }
+            time("order.placedAt", o.placed_at)?;
+            time("order.updatedAt", o.updated_at)?;
             if o.lines.is_empty() {
                 return Err(IngestError::invalid(
                     "order.lines",
@@ -140,13 +153,10 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 sku(&f("sku"), &l.sku)?;
                 text(&f("title"), &l.title)?;
                 positive(&f("quantity"), l.quantity)?;
-                non_negative(&f("unitPriceMinor"), l.unit_price_minor)?;
-                non_negative(&f("discountMinor"), l.discount_minor)?;
-                subtotal = l
-                    .quantity
-                    .checked_mul(l.unit_price_minor)
-                    .and_then(|x| subtotal.checked_add(x))
-                    .ok_or_else(|| IngestError::invalid(f("quantity"), "amount overflows"))?;
+                money(&f("unitPriceMinor"), l.unit_price_minor)?;
+                money(&f("discountMinor"), l.discount_minor)?;
+                let amount = bounds::line_amount(&f("quantity"), l.quantity, l.unit_price_minor)?;
+                subtotal = bounds::money_sum("order.subtotalMinor", [subtotal, amount])?;
             }
             if subtotal != o.subtotal_minor {
                 return Err(IngestError::invalid(
@@ -154,8 +164,13 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                     format!("is {} but the lines add up to {subtotal}", o.subtotal_minor),
                 ));
             }
-            let expected =
-                o.subtotal_minor - o.discount_minor + o.shipping_charged_minor + o.tax_minor;
+            // Every part is at most 10^12, so this cannot overflow; checked all the same.
+            let expected = o
+                .subtotal_minor
+                .checked_sub(o.discount_minor)
+                .and_then(|v| v.checked_add(o.shipping_charged_minor))
+                .and_then(|v| v.checked_add(o.tax_minor))
+                .ok_or_else(|| IngestError::invalid("order.totalMinor", "amount overflows"))?;
             if expected != o.total_minor {
                 return Err(IngestError::invalid(
                     "order.totalMinor",
@@ -175,6 +190,7 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 ("deliveredAt", o.delivered_at),
                 ("cancelledAt", o.cancelled_at),
             ] {
+                opt_time(&format!("order.{name}"), t)?;
                 if t.is_some_and(|t| t < o.placed_at) {
                     return Err(IngestError::invalid(
                         format!("order.{name}"),
@@ -183,7 +199,11 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 }
             }
         }
-        Payload::OrderStatusChanged(s) => id("status.externalId", &s.external_id)?,
+        Payload::OrderStatusChanged(s) => {
+            id("status.externalId", &s.external_id)?;
+            time("status.at", s.at)?;
+            time("status.updatedAt", s.updated_at)?;
+        }
         Payload::RefundRecorded(r) => {
             id("refund.orderExternalId", &r.order_external_id)?;
             opt_id("refund.externalId", r.external_id.as_deref())?;
@@ -194,7 +214,7 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 ));
             }
             currency("refund.currency", &r.currency)?;
-            non_negative("refund.amountMinor", r.amount_minor)?;
+            money("refund.amountMinor", r.amount_minor)?;
             if r.kind == "refund" && !r.lines.is_empty() {
                 return Err(IngestError::invalid(
                     "refund.lines",
@@ -211,19 +231,19 @@ pub(crate) fn event(e: &IngestEvent) -> R {
             opt_id("shipment.externalId", s.external_id.as_deref())?;
             id("shipment.status", &s.status)?;
             currency("shipment.currency", &s.currency)?;
-            non_negative("shipment.costMinor", s.cost_minor)?;
+            money("shipment.costMinor", s.cost_minor)?;
+            opt_time("shipment.shippedAt", s.shipped_at)?;
+            opt_time("shipment.deliveredAt", s.delivered_at)?;
         }
         Payload::InventorySet(s) => {
             sku("inventory.sku", &s.sku)?;
             opt_id("inventory.location", s.location.as_deref())?;
-            non_negative("inventory.onHand", s.on_hand)?;
+            count("inventory.onHand", s.on_hand)?;
         }
         Payload::InventoryAdjusted(a) => {
             sku("inventory.sku", &a.sku)?;
             opt_id("inventory.location", a.location.as_deref())?;
-            if a.delta == 0 {
-                return Err(IngestError::invalid("inventory.delta", "cannot be zero"));
-            }
+            bounds::delta("inventory.delta", a.delta)?;
             text("inventory.reason", &a.reason)?;
         }
         Payload::InventoryTransferred(t) => {
@@ -247,7 +267,7 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 ("incoming", p.incoming),
             ] {
                 if let Some(v) = v {
-                    non_negative(&format!("policy.{name}"), v)?;
+                    count(&format!("policy.{name}"), v)?;
                 }
             }
             if let Some(d) = p.lead_time_days
@@ -263,14 +283,15 @@ pub(crate) fn event(e: &IngestEvent) -> R {
             id("adSpend.campaignExternalId", &a.campaign_external_id)?;
             text("adSpend.campaignName", &a.campaign_name)?;
             currency("adSpend.currency", &a.currency)?;
+            bounds::day("adSpend.day", a.day)?;
+            money("adSpend.spendMinor", a.spend_minor)?;
+            money("adSpend.attributedRevenueMinor", a.attributed_revenue_minor)?;
             for (name, v) in [
-                ("spendMinor", a.spend_minor),
                 ("impressions", a.impressions),
                 ("clicks", a.clicks),
                 ("conversions", a.conversions),
-                ("attributedRevenueMinor", a.attributed_revenue_minor),
             ] {
-                non_negative(&format!("adSpend.{name}"), v)?;
+                counter(&format!("adSpend.{name}"), v)?;
             }
         }
         Payload::ContentMetricsRecorded(c) => {
@@ -288,8 +309,10 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 ("shares", c.shares),
                 ("productClicks", c.product_clicks),
             ] {
-                non_negative(&format!("content.{name}"), v)?;
+                counter(&format!("content.{name}"), v)?;
             }
+            bounds::day("content.day", c.day)?;
+            opt_time("content.publishedAt", c.published_at)?;
         }
         Payload::FunnelEventRecorded(f) => {
             if !FUNNEL_STAGES.contains(&f.stage.as_str()) {
@@ -303,6 +326,7 @@ pub(crate) fn event(e: &IngestEvent) -> R {
                 ));
             }
             opt_id("funnel.externalId", f.external_id.as_deref())?;
+            time("funnel.occurredAt", f.occurred_at)?;
             if let Some(s) = &f.sku {
                 sku("funnel.sku", s)?;
             }
@@ -376,5 +400,167 @@ fn nul_path(v: &serde_json::Value, path: String) -> Option<String> {
             nul_path(item, p)
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use creatorflow_core::WorkspaceId;
+    use creatorflow_core::bounds::{MAX_MONEY_MINOR, MAX_QUANTITY};
+    use creatorflow_core::ingest::*;
+    use proptest::prelude::*;
+
+    /// Values around every limit, plus anything at all.
+    fn extreme() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            prop::sample::select(vec![
+                i64::MIN,
+                -1,
+                0,
+                1,
+                MAX_QUANTITY,
+                MAX_QUANTITY + 1,
+                1 << 31,
+                1 << 53,
+                MAX_MONEY_MINOR,
+                MAX_MONEY_MINOR + 1,
+                i64::MAX / 2,
+                i64::MAX,
+            ]),
+            any::<i64>(),
+            0..=MAX_MONEY_MINOR,
+        ]
+    }
+
+    fn any_time() -> impl Strategy<Value = DateTime<Utc>> {
+        prop_oneof![
+            Just(DateTime::<Utc>::MIN_UTC),
+            Just(DateTime::<Utc>::MAX_UTC),
+            (-100_000_000_000i64..400_000_000_000)
+                .prop_map(|s| DateTime::from_timestamp(s, 0).unwrap_or(DateTime::UNIX_EPOCH)),
+        ]
+    }
+
+    fn order(
+        [qty, unit, discount, shipping, tax, fees]: [i64; 6],
+        placed_at: DateTime<Utc>,
+        consistent: bool,
+    ) -> IngestEvent {
+        let subtotal = qty.wrapping_mul(unit);
+        let total = if consistent {
+            subtotal
+                .wrapping_sub(discount)
+                .wrapping_add(shipping)
+                .wrapping_add(tax)
+        } else {
+            0
+        };
+        IngestEvent {
+            workspace_id: WorkspaceId(1),
+            source: Source::Manual,
+            source_event_id: "e".into(),
+            actor: "a".into(),
+            occurred_at: DateTime::UNIX_EPOCH,
+            payload: Payload::OrderUpserted(OrderUpsert {
+                external_id: "o".into(),
+                status: OrderStatus::Paid,
+                currency: "USD".into(),
+                placed_at,
+                paid_at: None,
+                fulfilled_at: None,
+                delivered_at: None,
+                cancelled_at: None,
+                updated_at: DateTime::UNIX_EPOCH,
+                customer: None,
+                subtotal_minor: subtotal,
+                discount_minor: discount,
+                shipping_charged_minor: shipping,
+                tax_minor: tax,
+                total_minor: total,
+                fees_minor: fees,
+                location: None,
+                lines: vec![OrderLineIn {
+                    external_id: None,
+                    sku: "S".into(),
+                    title: "t".into(),
+                    quantity: qty,
+                    unit_price_minor: unit,
+                    discount_minor: 0,
+                }],
+            }),
+        }
+    }
+
+    proptest! {
+        /// Whatever the numbers, an accepted order has every field in bounds and a total that is the exact
+        /// (unwrapped) sum of its parts, so nothing downstream sees a wrapped amount.
+        #[test]
+        fn accepted_orders_are_within_bounds_and_exact(
+            parts in prop::array::uniform6(extreme()),
+            placed in any_time(),
+            consistent in any::<bool>(),
+        ) {
+            let e = order(parts, placed, consistent);
+            let [qty, unit, discount, shipping, tax, fees] = parts;
+            match event(&e) {
+                Ok(()) => {
+                    for v in [unit, discount, shipping, tax, fees] {
+                        prop_assert!((0..=MAX_MONEY_MINOR).contains(&v));
+                    }
+                    prop_assert!((1..=MAX_QUANTITY).contains(&qty));
+                    let exact = i128::from(qty) * i128::from(unit) - i128::from(discount)
+                        + i128::from(shipping) + i128::from(tax);
+                    prop_assert!((0..=i128::from(MAX_MONEY_MINOR)).contains(&exact));
+                    prop_assert!(placed.timestamp() >= 0);
+                    prop_assert!(placed <= creatorflow_core::bounds::max_time());
+                }
+                Err(IngestError::Invalid { field, .. }) => {
+                    prop_assert!(field.starts_with("order."), "{}", field);
+                }
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        #[test]
+        fn stock_changes_are_bounded(delta in extreme(), on_hand in extreme()) {
+            let ev = |payload| IngestEvent {
+                workspace_id: WorkspaceId(1),
+                source: Source::Manual,
+                source_event_id: "e".into(),
+                actor: "a".into(),
+                occurred_at: DateTime::UNIX_EPOCH,
+                payload,
+            };
+            let adjust = ev(Payload::InventoryAdjusted(InventoryAdjust {
+                sku: "S".into(),
+                location: None,
+                delta,
+                reason: "r".into(),
+            }));
+            prop_assert_eq!(
+                event(&adjust).is_ok(),
+                delta != 0 && delta.unsigned_abs() <= MAX_QUANTITY.unsigned_abs()
+            );
+            let set = ev(Payload::InventorySet(InventorySet {
+                sku: "S".into(),
+                location: None,
+                on_hand,
+                reason: None,
+            }));
+            prop_assert_eq!(event(&set).is_ok(), (0..=MAX_QUANTITY).contains(&on_hand));
+        }
+    }
+
+    #[test]
+    fn wrapping_shipping_and_tax_are_refused() {
+        let e = order([1, 2, 0, i64::MAX, i64::MAX, 0], DateTime::UNIX_EPOCH, true);
+        match event(&e) {
+            Err(IngestError::Invalid { field, .. }) => {
+                assert_eq!(field, "order.shippingChargedMinor")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 }

@@ -11,6 +11,8 @@ use creatorflow_store::stock::{StockFilter, list_stock};
 use creatorflow_store::{CredentialCipher, DbOptions, NewWorkspace, Store};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 
+#[path = "pipeline/bounds.rs"]
+mod bounds;
 #[path = "pipeline/bulk.rs"]
 mod bulk;
 #[path = "pipeline/metric_inputs.rs"]

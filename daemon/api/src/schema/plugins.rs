@@ -4,7 +4,7 @@
 use super::types::Money;
 use crate::auth::{principal, require_global_admin};
 use crate::error::gql_error;
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use creatorflow_core::ErrorCode;
 use creatorflow_plugin_host::model::{
@@ -407,6 +407,13 @@ pub struct MetricRequest {
 /// Loads the rows of the chosen grain and feeds them to the plugin. Reads only: a failing plugin changes
 /// nothing.
 pub async fn evaluate(ctx: &Context<'_>, req: MetricRequest) -> Result<CustomMetricResult> {
+    // Far-off dates (year -262143) cannot be converted to a time zone: refuse them before any conversion.
+    for (field, t) in [("from", req.from), ("to", req.to)] {
+        creatorflow_core::bounds::timestamp(field, t).map_err(|e| {
+            gql_error(ErrorCode::BadUserInput, format!("`{field}`: {}", e.message))
+                .extend_with(|_, ext| ext.set("field", field))
+        })?;
+    }
     if req.from >= req.to {
         return Err(gql_error(
             ErrorCode::BadUserInput,

@@ -7,8 +7,9 @@ use super::catalog::{
 use super::types::row_id;
 use crate::auth::{Need, principal, require_global_admin, workspace_for};
 use crate::error::{from_catalog, from_store, gql_error};
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use creatorflow_core::bounds;
 use creatorflow_core::{
     ConnectionId, Currency, DomainEvent, ErrorCode, EventBus, Slug, Timezone, WorkspaceId,
 };
@@ -240,6 +241,9 @@ impl WorkspaceQuery {
     }
 }
 
+/// Longest workspace or connection name, kind or shop id, in bytes.
+const NAME_BYTES: usize = 256;
+
 #[derive(InputObject)]
 pub struct CreateWorkspaceInput {
     /// Lower-case letters, digits and `-`.
@@ -277,6 +281,8 @@ impl WorkspaceMutation {
         let bad = |field: &str, e: &dyn std::fmt::Display| {
             gql_error(ErrorCode::BadUserInput, format!("`{field}`: {e}"))
         };
+        bounds::text("name", &input.name, NAME_BYTES)
+            .map_err(|e| bad("name", &e.message).extend_with(|_, ext| ext.set("field", "name")))?;
         let new = NewWorkspace {
             slug: Slug::parse(&input.slug).map_err(|e| bad("slug", &e))?,
             name: input.name,
@@ -301,6 +307,18 @@ impl WorkspaceMutation {
         input: CreateConnectionInput,
     ) -> Result<Connection> {
         let ws = workspace_for(ctx, &input.workspace, Need::Administer).await?;
+        for (field, v) in [
+            ("kind", Some(&input.kind)),
+            ("name", Some(&input.name)),
+            ("externalShopId", input.external_shop_id.as_ref()),
+        ] {
+            if let Some(v) = v {
+                bounds::text(field, v, NAME_BYTES).map_err(|e| {
+                    gql_error(ErrorCode::BadUserInput, format!("`{field}`: {}", e.message))
+                        .extend_with(|_, ext| ext.set("field", field))
+                })?;
+            }
+        }
         let credentials = match &input.credentials {
             Some(json) if !json.0.is_object() => {
                 return Err(gql_error(
