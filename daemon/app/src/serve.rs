@@ -240,15 +240,23 @@ impl Acceptor for NoDelay {
     }
 }
 
-/// Checkpoints the SQLite WAL every second in the background, so commits do not stall on it.
+/// Checkpoints the SQLite WAL every second in the background, so commits do not stall on it, and refreshes
+/// the planner's statistics every hour as the data grows.
 fn spawn_checkpointer(store: Store) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
+            ticks = ticks.wrapping_add(1);
             if let Err(e) = store.checkpoint_wal().await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+            if ticks % 3600 == 0
+                && let Err(e) = store.optimize().await
+            {
+                tracing::warn!(error = %e, "Refreshing planner statistics failed");
             }
         }
     });

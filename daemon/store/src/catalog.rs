@@ -88,6 +88,19 @@ pub async fn list_products(
     filter: &ProductFilter,
     page: &PageArgs,
 ) -> Result<Page<product::Model>, CatalogError> {
+    let first = page_size(page);
+    let rows = products_query(workspace_id, filter, page)?.all(db).await?;
+    Ok(into_page(rows, first, |p| {
+        encode_cursor(PRODUCT_TAG, &[p.id])
+    }))
+}
+
+/// The query behind [`list_products`].
+pub(crate) fn products_query(
+    workspace_id: i64,
+    filter: &ProductFilter,
+    page: &PageArgs,
+) -> Result<sea_orm::Select<product::Entity>, CatalogError> {
     let mut cond = Condition::all().add(product::Column::WorkspaceId.eq(workspace_id));
     if let Some(pattern) = filter.search.as_deref().and_then(contains_pattern) {
         let by_sku = variant::Entity::find()
@@ -121,16 +134,10 @@ pub async fn list_products(
         let [id] = decode_cursor(after, PRODUCT_TAG)?;
         cond = cond.add(product::Column::Id.gt(id));
     }
-    let first = page_size(page);
-    let rows = product::Entity::find()
+    Ok(product::Entity::find()
         .filter(cond)
         .order_by_asc(product::Column::Id)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, first, |p| {
-        encode_cursor(PRODUCT_TAG, &[p.id])
-    }))
+        .limit(page_size(page) + 1))
 }
 
 pub async fn get_product(
@@ -185,6 +192,24 @@ pub async fn list_orders(
     filter: &OrderFilter,
     page: &PageArgs,
 ) -> Result<Page<order::Model>, CatalogError> {
+    let first = page_size(page);
+    let rows = orders_query(workspace_id, filter, page)?.all(db).await?;
+    Ok(into_page(rows, first, |o| {
+        // Full precision: a truncated timestamp would skip or repeat rows that share a millisecond.
+        let at = o.placed_at;
+        encode_cursor(
+            ORDER_TAG,
+            &[at.timestamp(), i64::from(at.timestamp_subsec_nanos()), o.id],
+        )
+    }))
+}
+
+/// The query behind [`list_orders`] (one row more than the page, to tell whether another page follows).
+pub(crate) fn orders_query(
+    workspace_id: i64,
+    filter: &OrderFilter,
+    page: &PageArgs,
+) -> Result<sea_orm::Select<order::Entity>, CatalogError> {
     let mut cond = Condition::all().add(order::Column::WorkspaceId.eq(workspace_id));
     if let Some(from) = filter.placed_from {
         cond = cond.add(order::Column::PlacedAt.gte(from));
@@ -249,22 +274,11 @@ pub async fn list_orders(
                 ),
         );
     }
-    let first = page_size(page);
-    let rows = order::Entity::find()
+    Ok(order::Entity::find()
         .filter(cond)
         .order_by_desc(order::Column::PlacedAt)
         .order_by_desc(order::Column::Id)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, first, |o| {
-        // Full precision: a truncated timestamp would skip or repeat rows that share a millisecond.
-        let at = o.placed_at;
-        encode_cursor(
-            ORDER_TAG,
-            &[at.timestamp(), i64::from(at.timestamp_subsec_nanos()), o.id],
-        )
-    }))
+        .limit(page_size(page) + 1))
 }
 
 pub async fn get_order(
@@ -287,13 +301,15 @@ pub async fn lines_of_orders(
     if order_ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(order_line::Entity::find()
+    Ok(lines_query(workspace_id, order_ids).all(db).await?)
+}
+
+pub(crate) fn lines_query(workspace_id: i64, order_ids: &[i64]) -> sea_orm::Select<order_line::Entity> {
+    order_line::Entity::find()
         .filter(order_line::Column::WorkspaceId.eq(workspace_id))
         .filter(order_line::Column::OrderId.is_in(order_ids.iter().copied()))
         .order_by_asc(order_line::Column::OrderId)
         .order_by_asc(order_line::Column::Id)
-        .all(db)
-        .await?)
 }
 
 /// Customers by lifetime spend, highest first, ties broken by id descending.
@@ -303,6 +319,21 @@ pub async fn list_customers(
     filter: &CustomerFilter,
     page: &PageArgs,
 ) -> Result<Page<customer::Model>, CatalogError> {
+    let first = page_size(page);
+    let rows = customers_query(workspace_id, filter, page)?
+        .all(db)
+        .await?;
+    Ok(into_page(rows, first, |c| {
+        encode_cursor(CUSTOMER_TAG, &[c.total_spent_minor, c.id])
+    }))
+}
+
+/// The query behind [`list_customers`].
+pub(crate) fn customers_query(
+    workspace_id: i64,
+    filter: &CustomerFilter,
+    page: &PageArgs,
+) -> Result<sea_orm::Select<customer::Entity>, CatalogError> {
     let mut cond = Condition::all().add(customer::Column::WorkspaceId.eq(workspace_id));
     if let Some(pattern) = filter.search.as_deref().and_then(contains_pattern) {
         cond = cond.add(lower_like(customer::Column::DisplayName, &pattern));
@@ -328,17 +359,11 @@ pub async fn list_customers(
                 ),
         );
     }
-    let first = page_size(page);
-    let rows = customer::Entity::find()
+    Ok(customer::Entity::find()
         .filter(cond)
         .order_by_desc(customer::Column::TotalSpentMinor)
         .order_by_desc(customer::Column::Id)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, first, |c| {
-        encode_cursor(CUSTOMER_TAG, &[c.total_spent_minor, c.id])
-    }))
+        .limit(page_size(page) + 1))
 }
 
 pub async fn get_customer(
@@ -1487,5 +1512,105 @@ mod tests {
         assert_eq!(contains_pattern("  "), None);
         assert_eq!(contains_pattern(" Ab ").as_deref(), Some("%ab%"));
         assert_eq!(contains_pattern(r"5%_\").as_deref(), Some(r"%5\%\_\\%"));
+    }
+}
+
+/// The planner's choices for the list queries: a page of one workspace must be found through an index on
+/// that workspace, never by walking the whole table (SQLite; PostgreSQL decides from its own statistics).
+#[cfg(test)]
+mod plans {
+    use super::*;
+    use crate::migration::test_support::on_sqlite;
+    use sea_orm::{DatabaseConnection, DbBackend, QueryTrait, Statement};
+
+    async fn plan(db: &DatabaseConnection, stmt: sea_orm::Statement) -> Vec<String> {
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", stmt.sql),
+            stmt.values.map(|v| v.0).unwrap_or_default(),
+        );
+        db.query_all_raw(explain)
+            .await
+            .expect("explain")
+            .iter()
+            .map(|row| row.try_get::<String>("", "detail").expect("detail"))
+            .collect()
+    }
+
+    /// Every step that reads `table` searches an index (or the rowid) instead of scanning.
+    fn assert_searches(plan: &[String], table: &str, index: Option<&str>) {
+        let steps: Vec<_> = plan
+            .iter()
+            .filter(|d| d.split_whitespace().nth(1) == Some(table))
+            .collect();
+        assert!(!steps.is_empty(), "{table} not in {plan:?}");
+        for step in &steps {
+            assert!(step.starts_with("SEARCH"), "{table} is scanned: {plan:?}");
+        }
+        if let Some(index) = index {
+            assert!(
+                steps.iter().any(|s| s.contains(index)),
+                "{table} not read through {index}: {plan:?}"
+            );
+        }
+    }
+
+    fn page() -> PageArgs {
+        PageArgs {
+            first: 50,
+            after: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn list_queries_search_an_index_of_the_workspace() {
+        on_sqlite(|db| async move {
+            crate::Store::optimize_connection(&db).await;
+            let b = DbBackend::Sqlite;
+            let lines = lines_query(1, &[10, 11, 12]).build(b);
+            assert_searches(
+                &plan(&db, lines).await,
+                "order_lines",
+                Some("idx_order_lines_workspace_order"),
+            );
+            let by_customer = OrderFilter {
+                customer_id: Some(7),
+                ..OrderFilter::default()
+            };
+            let q = orders_query(1, &by_customer, &page()).expect("query").build(b);
+            assert_searches(
+                &plan(&db, q).await,
+                "orders",
+                Some("idx_orders_workspace_customer_placed"),
+            );
+            for filter in [
+                OrderFilter::default(),
+                OrderFilter {
+                    status: Some("paid".into()),
+                    ..OrderFilter::default()
+                },
+                OrderFilter {
+                    sku: Some("SKU-1".into()),
+                    ..OrderFilter::default()
+                },
+                OrderFilter {
+                    placed_from: DateTime::from_timestamp(0, 0),
+                    connection_id: Some(3),
+                    ..OrderFilter::default()
+                },
+            ] {
+                let q = orders_query(1, &filter, &page()).expect("query").build(b);
+                assert_searches(&plan(&db, q).await, "orders", None);
+            }
+            let q = customers_query(1, &CustomerFilter::default(), &page())
+                .expect("query")
+                .build(b);
+            assert_searches(&plan(&db, q).await, "customers", None);
+            let q = products_query(1, &ProductFilter::default(), &page())
+                .expect("query")
+                .build(b);
+            assert_searches(&plan(&db, q).await, "products", None);
+        })
+        .await;
     }
 }

@@ -156,7 +156,23 @@ impl Store {
                 "Connection credentials re-sealed, bound to their rows"
             );
         }
+        self.optimize().await
+    }
+
+    /// Refreshes the query planner's statistics where they are missing or stale, so it picks the indexes the
+    /// list queries need (SQLite `PRAGMA optimize`; PostgreSQL's autovacuum analyzes on its own).
+    pub async fn optimize(&self) -> Result<(), DbErr> {
+        if self.backend() == Backend::Sqlite {
+            // 0x10002: analyze every table that needs it, even on a connection that ran no queries yet.
+            self.db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+        }
         Ok(())
+    }
+
+    /// [`Store::optimize`] on a bare connection, for tests of query plans.
+    #[cfg(test)]
+    pub(crate) async fn optimize_connection(db: &DatabaseConnection) {
+        let _ = db.execute_unprepared("PRAGMA optimize=0x10002").await;
     }
 
     /// Migrations known to this binary but not applied to the database.

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_domain;
 mod m20261122_000001_open_alerts;
+mod m20261205_000001_page_indexes;
 
 /// Applies every migration of this crate in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_domain::Migration),
             Box::new(m20261122_000001_open_alerts::Migration),
+            Box::new(m20261205_000001_page_indexes::Migration),
         ]
     }
 }
