@@ -10,8 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, RelationTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, RelationTrait,
 };
 
 /// Safety net under the caller's own clamp: `first + 1` must fit the drivers' signed LIMIT.
@@ -204,6 +204,42 @@ pub async fn list_orders(
     }))
 }
 
+/// How many orders match `filter` in the workspace (for a page's `totalCount`).
+pub async fn count_orders(
+    db: &impl ConnectionTrait,
+    workspace_id: i64,
+    filter: &OrderFilter,
+) -> Result<u64, CatalogError> {
+    Ok(orders_query(workspace_id, filter, &PageArgs::default())?
+        .limit(None)
+        .count(db)
+        .await?)
+}
+
+/// How many products match `filter` in the workspace.
+pub async fn count_products(
+    db: &impl ConnectionTrait,
+    workspace_id: i64,
+    filter: &ProductFilter,
+) -> Result<u64, CatalogError> {
+    Ok(products_query(workspace_id, filter, &PageArgs::default())?
+        .limit(None)
+        .count(db)
+        .await?)
+}
+
+/// How many customers match `filter` in the workspace.
+pub async fn count_customers(
+    db: &impl ConnectionTrait,
+    workspace_id: i64,
+    filter: &CustomerFilter,
+) -> Result<u64, CatalogError> {
+    Ok(customers_query(workspace_id, filter, &PageArgs::default())?
+        .limit(None)
+        .count(db)
+        .await?)
+}
+
 /// The query behind [`list_orders`] (one row more than the page, to tell whether another page follows).
 pub(crate) fn orders_query(
     workspace_id: i64,
@@ -304,7 +340,10 @@ pub async fn lines_of_orders(
     Ok(lines_query(workspace_id, order_ids).all(db).await?)
 }
 
-pub(crate) fn lines_query(workspace_id: i64, order_ids: &[i64]) -> sea_orm::Select<order_line::Entity> {
+pub(crate) fn lines_query(
+    workspace_id: i64,
+    order_ids: &[i64],
+) -> sea_orm::Select<order_line::Entity> {
     order_line::Entity::find()
         .filter(order_line::Column::WorkspaceId.eq(workspace_id))
         .filter(order_line::Column::OrderId.is_in(order_ids.iter().copied()))
@@ -320,9 +359,7 @@ pub async fn list_customers(
     page: &PageArgs,
 ) -> Result<Page<customer::Model>, CatalogError> {
     let first = page_size(page);
-    let rows = customers_query(workspace_id, filter, page)?
-        .all(db)
-        .await?;
+    let rows = customers_query(workspace_id, filter, page)?.all(db).await?;
     Ok(into_page(rows, first, |c| {
         encode_cursor(CUSTOMER_TAG, &[c.total_spent_minor, c.id])
     }))
@@ -1577,7 +1614,9 @@ mod plans {
                 customer_id: Some(7),
                 ..OrderFilter::default()
             };
-            let q = orders_query(1, &by_customer, &page()).expect("query").build(b);
+            let q = orders_query(1, &by_customer, &page())
+                .expect("query")
+                .build(b);
             assert_searches(
                 &plan(&db, q).await,
                 "orders",

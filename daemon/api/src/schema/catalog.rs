@@ -1,7 +1,7 @@
 //! Read API over the commerce catalog: connections, products and variants, orders and lines, customers.
 //! Child lists go through per-request data loaders so a page of 100 orders costs two queries, not 101.
 
-use super::types::{Money, page_args, relay};
+use super::types::{Money, page_args, relay_with};
 use crate::error::{from_catalog, internal};
 use async_graphql::connection::{Connection as RelayConnection, EmptyFields};
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -13,9 +13,34 @@ use creatorflow_store::entity::{brand, connection, customer, order, order_line, 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub type ProductPage = RelayConnection<String, Product, EmptyFields, EmptyFields>;
-pub type OrderPage = RelayConnection<String, Order, EmptyFields, EmptyFields>;
-pub type CustomerPage = RelayConnection<String, Customer, EmptyFields, EmptyFields>;
+pub type ProductPage = RelayConnection<String, Product, PageTotal, EmptyFields>;
+pub type OrderPage = RelayConnection<String, Order, PageTotal, EmptyFields>;
+pub type CustomerPage = RelayConnection<String, Customer, PageTotal, EmptyFields>;
+
+/// What a page's `totalCount` counts; the count runs only when a client selects the field.
+pub struct PageTotal(Counted);
+
+enum Counted {
+    Products(i64, q::ProductFilter),
+    Orders(i64, q::OrderFilter),
+    Customers(i64, q::CustomerFilter),
+}
+
+#[Object]
+impl PageTotal {
+    /// Rows matching the filter across all pages. It costs one count over the matching rows of the
+    /// workspace, through the same index as the page: select it when a frontend needs the number.
+    #[graphql(complexity = 10)]
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let db = ctx.data::<Store>()?.db();
+        match &self.0 {
+            Counted::Products(ws, f) => q::count_products(db, *ws, f).await,
+            Counted::Orders(ws, f) => q::count_orders(db, *ws, f).await,
+            Counted::Customers(ws, f) => q::count_customers(db, *ws, f).await,
+        }
+        .map_err(from_catalog)
+    }
+}
 
 /// A shop on a channel. Its credentials stay inside the daemon.
 pub struct Connection(pub connection::Model);
@@ -319,7 +344,8 @@ pub async fn product_page(
     let page = q::list_products(store.db(), workspace_id, &filter, &args)
         .await
         .map_err(from_catalog)?;
-    Ok(relay(page, args.after.is_some(), Product))
+    let total = PageTotal(Counted::Products(workspace_id, filter));
+    Ok(relay_with(page, args.after.is_some(), Product, total))
 }
 
 pub async fn order_page(
@@ -344,7 +370,8 @@ pub async fn order_page(
     let page = q::list_orders(store.db(), workspace_id, &filter, &args)
         .await
         .map_err(from_catalog)?;
-    Ok(relay(page, args.after.is_some(), Order))
+    let total = PageTotal(Counted::Orders(workspace_id, filter));
+    Ok(relay_with(page, args.after.is_some(), Order, total))
 }
 
 pub async fn customer_page(
@@ -365,7 +392,8 @@ pub async fn customer_page(
     let page = q::list_customers(store.db(), workspace_id, &filter, &args)
         .await
         .map_err(from_catalog)?;
-    Ok(relay(page, args.after.is_some(), Customer))
+    let total = PageTotal(Counted::Customers(workspace_id, filter));
+    Ok(relay_with(page, args.after.is_some(), Customer, total))
 }
 
 /// Batches child lookups of one request. Keys carry the workspace so batching never crosses tenants.

@@ -77,3 +77,19 @@ pub fn relay<T, U: async_graphql::OutputType>(
     );
     conn
 }
+
+/// [`relay`] with extra connection fields (e.g. `totalCount`).
+pub fn relay_with<T, U: async_graphql::OutputType, F: async_graphql::ObjectType>(
+    page: Page<T>,
+    had_cursor: bool,
+    wrap: impl Fn(T) -> U,
+    fields: F,
+) -> RelayConnection<String, U, F> {
+    let mut conn = RelayConnection::with_additional_fields(had_cursor, page.has_next_page, fields);
+    conn.edges.extend(
+        page.items
+            .into_iter()
+            .map(|(cursor, row)| Edge::new(cursor, wrap(row))),
+    );
+    conn
+}
