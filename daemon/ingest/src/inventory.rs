@@ -29,6 +29,9 @@ pub enum LedgerReason {
     TransferOut,
     TransferIn,
     IncomingChanged,
+    /// An order that already held stock arrived with other lines: the old lines' stock effect is undone
+    /// before the new lines' is applied.
+    OrderEdited,
 }
 
 impl LedgerReason {
@@ -44,6 +47,7 @@ impl LedgerReason {
             LedgerReason::TransferOut => "transfer_out",
             LedgerReason::TransferIn => "transfer_in",
             LedgerReason::IncomingChanged => "incoming_changed",
+            LedgerReason::OrderEdited => "order_edited",
         }
     }
 }

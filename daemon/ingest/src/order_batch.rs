@@ -755,14 +755,34 @@ impl<'a> Run<'a> {
         if let Some((old, old_lines)) = &existing {
             self.rollup_order(ws, &OrderContribution::of(old), old_lines, -1)?;
         }
-        // Lines are replaced only while the order holds no stock; once it does, they are what the stock
-        // effects were computed from and must stay.
-        let replace = state == StockState::None;
-        let lines = match (&existing, replace) {
-            (Some((_, old_lines)), false) => old_lines.clone(),
-            _ => self.new_lines(ws, &saved, o).await?,
+        // An edited order comes out as if it had arrived in its final form: its lines are replaced, and if
+        // it already held stock, the old lines' effect is undone before the new lines' is applied.
+        let fresh = self.new_lines(ws, &saved, o).await?;
+        let replace = match &existing {
+            Some((_, old_lines)) => !same_lines(old_lines, &fresh),
+            None => true,
         };
+        let lines = match &existing {
+            Some((_, old_lines)) if !replace => old_lines.clone(),
+            _ => fresh,
+        };
+        if replace
+            && state != StockState::None
+            && let Some((_, old_lines)) = &existing
+        {
+            saved = self.undo_stock(e, saved, old_lines).await?;
+        }
         self.rollup_order(ws, &OrderContribution::of(&saved), &lines, 1)?;
+        // A buyer who no longer owns the order gives back what it added to them.
+        if let Some((old, _)) = &existing
+            && let Some(previous) = old.customer_id
+            && old.customer_id != saved.customer_id
+        {
+            let (n, spent) = customer_delta(Some(old), &uncounted(old)).map_err(abort)?;
+            self.add_to_customer(previous, n, spent, old.placed_at)
+                .await?;
+            self.refresh_order_dates(previous, old.id).await?;
+        }
         if let Some(cid) = saved.customer_id {
             let old = existing
                 .as_ref()
@@ -790,6 +810,48 @@ impl<'a> Run<'a> {
         slot.order = saved;
         slot.dirty = true;
         Ok(Outcome::Applied)
+    }
+
+    /// Takes back the stock effect of `lines` (what the order held: a reservation or a deduction) and leaves
+    /// the order holding nothing, so its new lines can be applied from scratch.
+    async fn undo_stock(
+        &mut self,
+        e: &IngestEvent,
+        mut order: order::Model,
+        lines: &[order_line::Model],
+    ) -> Result<order::Model, IngestError> {
+        let (d_on_hand, d_committed): (i64, i64) = match StockState::parse(&order.stock_state) {
+            StockState::Reserved => (0, -1),
+            StockState::Deducted => (1, 0),
+            StockState::None => return Ok(order),
+        };
+        let loc = self
+            .location_or_default(order.workspace_id, order.location_id)
+            .await?;
+        for line in lines {
+            let Some(variant_id) = line.variant_id else {
+                continue;
+            };
+            let Some(v) = self.variant_by_id(variant_id).await? else {
+                continue;
+            };
+            let m = Move {
+                variant: &v,
+                location: &loc,
+                on_hand: d_on_hand
+                    .checked_mul(line.quantity)
+                    .ok_or_else(|| abort(overflow("a stock move")))?,
+                committed: d_committed
+                    .checked_mul(line.quantity)
+                    .ok_or_else(|| abort(overflow("a stock move")))?,
+                incoming: 0,
+                reason: LedgerReason::OrderEdited,
+                note: None,
+            };
+            self.move_stock(e, m).await?;
+        }
+        order.stock_state = StockState::None.as_str().into();
+        Ok(order)
     }
 
     async fn new_lines(
@@ -1292,6 +1354,38 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// Sets a buyer's first and last order dates from the orders they still own, leaving `except` out (an
+    /// order that just moved to another buyer). Orders of this run are read from memory, the rest from the
+    /// database.
+    async fn refresh_order_dates(&mut self, id: i64, except: i64) -> Result<(), IngestError> {
+        let in_run: HashSet<i64> = self.orders.values().map(|s| s.order.id).collect();
+        let stored: Vec<(i64, DateTime<Utc>)> = order::Entity::find()
+            .select_only()
+            .column(order::Column::Id)
+            .column(order::Column::PlacedAt)
+            .filter(order::Column::CustomerId.eq(id))
+            .into_tuple()
+            .all(self.txn)
+            .await?;
+        let mut dates: Vec<DateTime<Utc>> = stored
+            .into_iter()
+            .filter(|(order_id, _)| *order_id != except && !in_run.contains(order_id))
+            .map(|(_, at)| at)
+            .collect();
+        dates.extend(
+            self.orders
+                .values()
+                .filter(|s| s.order.customer_id == Some(id) && s.order.id != except)
+                .map(|s| s.order.placed_at),
+        );
+        if let Some(row) = self.customers.get_mut(&id) {
+            row.model.first_order_at = dates.iter().min().copied();
+            row.model.last_order_at = dates.iter().max().copied();
+            row.dirty = true;
+        }
+        Ok(())
+    }
+
     async fn level(
         &mut self,
         ws: i64,
@@ -1605,4 +1699,29 @@ impl Ids {
         self.next.insert(table, id + 1);
         Ok(id)
     }
+}
+
+/// Whether two versions of an order's lines are the same sale (ids and storage details aside).
+fn same_lines(old: &[order_line::Model], new: &[order_line::Model]) -> bool {
+    let key = |l: &order_line::Model| {
+        (
+            l.sku.clone(),
+            l.variant_id,
+            l.external_id.clone(),
+            l.title.clone(),
+            l.quantity,
+            l.unit_price_minor,
+            l.discount_minor,
+            l.unit_cost_minor,
+            l.currency.clone(),
+        )
+    };
+    old.len() == new.len() && old.iter().map(key).eq(new.iter().map(key))
+}
+
+/// The order as if cancelled: what it contributes to its buyer is then nothing.
+fn uncounted(order: &order::Model) -> order::Model {
+    let mut o = order.clone();
+    o.status = "cancelled".into();
+    o
 }

@@ -15,6 +15,8 @@ use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 mod bounds;
 #[path = "pipeline/bulk.rs"]
 mod bulk;
+#[path = "pipeline/edits.rs"]
+mod edits;
 #[path = "pipeline/metric_inputs.rs"]
 mod metric_inputs;
 
