@@ -803,13 +803,35 @@ impl MetricHandle {
         params: &[(String, String)],
         batches: &[model::Batch],
     ) -> Result<model::MetricValue, PluginError> {
+        self.run(tenant, params, Batches::Slice(batches.iter()))
+            .await
+    }
+
+    /// [`MetricHandle::evaluate`] over batches that arrive while the plugin runs, so the caller never holds
+    /// more than the channel's few batches in memory. The value is computed when the sender is dropped; a
+    /// caller whose producer failed must discard it.
+    pub async fn evaluate_stream(
+        &self,
+        tenant: &str,
+        params: &[(String, String)],
+        batches: tokio::sync::mpsc::Receiver<model::Batch>,
+    ) -> Result<model::MetricValue, PluginError> {
+        self.run(tenant, params, Batches::Channel(batches)).await
+    }
+
+    async fn run(
+        &self,
+        tenant: &str,
+        params: &[(String, String)],
+        mut batches: Batches<'_>,
+    ) -> Result<model::MetricValue, PluginError> {
         guarded(&self.host, &self.plugin, tenant, "evaluate", async {
             let (mut store, instance) = self.start().await?;
             let api = instance.creatorflow_plugin_metric_api();
             let r = api.call_start(&mut store, &v1::config_to_wit(params)).await;
             let accumulator = outcome(&mut store, r)?;
-            for batch in batches {
-                let batch = v1::batch_to_wit(batch)?;
+            while let Some(batch) = batches.next().await {
+                let batch = v1::batch_to_wit(&batch)?;
                 let r = api
                     .accumulator()
                     .call_update(&mut store, accumulator, &batch)
@@ -823,5 +845,20 @@ impl MetricHandle {
             v1::metric_value_from_wit(value)
         })
         .await
+    }
+}
+
+/// Where a metric evaluation's batches come from.
+enum Batches<'a> {
+    Slice(std::slice::Iter<'a, model::Batch>),
+    Channel(tokio::sync::mpsc::Receiver<model::Batch>),
+}
+
+impl Batches<'_> {
+    async fn next(&mut self) -> Option<std::borrow::Cow<'_, model::Batch>> {
+        match self {
+            Batches::Slice(it) => it.next().map(std::borrow::Cow::Borrowed),
+            Batches::Channel(rx) => rx.recv().await.map(std::borrow::Cow::Owned),
+        }
     }
 }

@@ -301,7 +301,29 @@ pub async fn load(
     match grain {
         Grain::Day => days(db, workspace_id, tz, range).await,
         Grain::Variant => variants(db, workspace_id, range).await,
-        Grain::Order => orders(db, workspace_id, range).await,
+        Grain::Order => Ok(orders(db, workspace_id, range, None, None).await?.0),
+    }
+}
+
+/// Where the next page of order rows starts: after this `(placed_at, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageKey(pub DateTime<Utc>, pub i64);
+
+/// One page of [`load`]: at most `limit` rows after `after`, and where the next page starts (`None` when
+/// this was the last). Order rows come in pages so a year of orders never sits in memory at once; day and
+/// variant rows are bounded by the calendar and the catalog and come whole.
+pub async fn load_page(
+    db: &impl ConnectionTrait,
+    workspace_id: i64,
+    tz: Timezone,
+    range: Range,
+    grain: Grain,
+    after: Option<PageKey>,
+    limit: u64,
+) -> Result<(InputTable, Option<PageKey>), DbErr> {
+    match grain {
+        Grain::Order => orders(db, workspace_id, range, after, Some(Ord::max(limit, 1))).await,
+        _ => Ok((load(db, workspace_id, tz, range, grain).await?, None)),
     }
 }
 
@@ -803,6 +825,8 @@ async fn variants(db: &impl ConnectionTrait, ws: i64, range: Range) -> Result<In
 
 #[derive(FromQueryResult)]
 struct OrderRow {
+    id: i64,
+    placed_at: DateTime<Utc>,
     external_id: String,
     channel: String,
     status: String,
@@ -819,7 +843,13 @@ struct OrderRow {
     shipping_minor: Option<i64>,
 }
 
-async fn orders(db: &impl ConnectionTrait, ws: i64, range: Range) -> Result<InputTable, DbErr> {
+async fn orders(
+    db: &impl ConnectionTrait,
+    ws: i64,
+    range: Range,
+    after: Option<PageKey>,
+    limit: Option<u64>,
+) -> Result<(InputTable, Option<PageKey>), DbErr> {
     use order::Column as O;
     use order_line::Column as OL;
     use shipment::Column as S;
@@ -852,8 +882,10 @@ async fn orders(db: &impl ConnectionTrait, ws: i64, range: Range) -> Result<Inpu
         "shipments",
         Expr::col((shipment::Entity, S::OrderId)),
     );
-    let rows = order::Entity::find()
+    let mut query = order::Entity::find()
         .select_only()
+        .column(O::Id)
+        .column(O::PlacedAt)
         .column(O::ExternalId)
         .column_as(connection::Column::Kind, "channel")
         .column(O::Status)
@@ -874,9 +906,23 @@ async fn orders(db: &impl ConnectionTrait, ws: i64, range: Range) -> Result<Inpu
         .filter(O::PlacedAt.lt(range.to))
         .order_by_asc(O::PlacedAt)
         .order_by_asc(O::Id)
-        .into_model::<OrderRow>()
-        .all(db)
-        .await?;
+        .limit(limit);
+    if let Some(PageKey(at, id)) = after {
+        query = query.filter(
+            sea_orm::Condition::any().add(O::PlacedAt.gt(at)).add(
+                sea_orm::Condition::all()
+                    .add(O::PlacedAt.eq(at))
+                    .add(O::Id.gt(id)),
+            ),
+        );
+    }
+    let rows = query.into_model::<OrderRow>().all(db).await?;
+    let next = match (limit, rows.last()) {
+        (Some(limit), Some(last)) if rows.len() as u64 == limit => {
+            Some(PageKey(last.placed_at, last.id))
+        }
+        _ => None,
+    };
 
     let mut out = Builder::new(Grain::Order);
     for o in rows {
@@ -904,5 +950,5 @@ async fn orders(db: &impl ConnectionTrait, ws: i64, range: Range) -> Result<Inpu
             Cell::Int(o.total_minor),
         ])?;
     }
-    Ok(out.finish())
+    Ok((out.finish(), next))
 }

@@ -437,19 +437,37 @@ pub async fn evaluate(ctx: &Context<'_>, req: MetricRequest) -> Result<CustomMet
         from: req.from,
         to: req.to,
     };
-    let table = inputs::load(store.db(), req.workspace_id, tz, range, grain)
-        .await
-        .map_err(crate::error::internal)?;
-    let batches = to_batches(&info.inputs, table);
     let params: Vec<(String, String)> = req.params.into_iter().map(|p| (p.name, p.value)).collect();
-    let rows = batches.iter().map(|b| u64::from(b.rows)).sum();
-    let value = manager
-        .host()
-        .metric(&req.plugin)
-        .map_err(from_plugin)?
-        .evaluate(&req.workspace_id.to_string(), &params, &batches)
-        .await
-        .map_err(from_plugin)?;
+    let metric = manager.host().metric(&req.plugin).map_err(from_plugin)?;
+    // Rows are read a page at a time and handed to the plugin while it runs: memory stays at a few batches
+    // whatever the range, and a range beyond `MAX_METRIC_ROWS` is refused instead of read.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let loader = tokio::spawn(feed_inputs(
+        store.db().clone(),
+        req.workspace_id,
+        tz,
+        range,
+        grain,
+        info.inputs.clone(),
+        tx,
+    ));
+    let value = metric
+        .evaluate_stream(&req.workspace_id.to_string(), &params, rx)
+        .await;
+    let rows = match loader.await.map_err(crate::error::internal)? {
+        Ok(rows) => rows,
+        Err(FeedError::TooManyRows) => {
+            return Err(gql_error(
+                ErrorCode::BadUserInput,
+                format!(
+                    "more than {MAX_METRIC_ROWS} rows per {} in this range; narrow `from`/`to` or choose a coarser `grain`",
+                    grain.as_str()
+                ),
+            ));
+        }
+        Err(FeedError::Db(e)) => return Err(crate::error::internal(e)),
+    };
+    let value = value.map_err(from_plugin)?;
     Ok(CustomMetricResult {
         plugin: info.id.clone(),
         version: info.version.clone(),
@@ -551,6 +569,49 @@ fn names(grains: &[Grain]) -> String {
 }
 
 /// Keeps the columns the plugin declared and cuts the rows into batches.
+/// Most rows one `customMetric` call reads (a few years of a large shop's orders).
+pub const MAX_METRIC_ROWS: u64 = 5_000_000;
+/// Rows read from the database per page.
+const PAGE_ROWS: u64 = 20_000;
+
+enum FeedError {
+    TooManyRows,
+    Db(sea_orm::DbErr),
+}
+
+/// Reads the inputs page by page and sends them as batches; stops early when the plugin stopped listening.
+async fn feed_inputs(
+    db: sea_orm::DatabaseConnection,
+    workspace_id: i64,
+    tz: creatorflow_core::Timezone,
+    range: inputs::Range,
+    grain: Grain,
+    wanted: Vec<InputSpec>,
+    tx: tokio::sync::mpsc::Sender<Batch>,
+) -> Result<u64, FeedError> {
+    let mut after = None;
+    let mut rows = 0u64;
+    loop {
+        let (table, next) =
+            inputs::load_page(&db, workspace_id, tz, range, grain, after, PAGE_ROWS)
+                .await
+                .map_err(FeedError::Db)?;
+        rows += table.rows as u64;
+        if rows > MAX_METRIC_ROWS {
+            return Err(FeedError::TooManyRows);
+        }
+        for batch in to_batches(&wanted, table) {
+            if tx.send(batch).await.is_err() {
+                return Ok(rows);
+            }
+        }
+        match next {
+            Some(key) => after = Some(key),
+            None => return Ok(rows),
+        }
+    }
+}
+
 fn to_batches(wanted: &[InputSpec], table: InputTable) -> Vec<Batch> {
     let columns: Vec<(String, Values)> = table
         .columns
