@@ -11,3 +11,4 @@ mod plugins;
 mod scoping;
 mod stock;
 mod subscriptions;
+mod surface;

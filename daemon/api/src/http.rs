@@ -83,7 +83,17 @@ async fn observe<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let method = req.method().to_string();
+    // Labels must come from a closed set: an invented method would add a metric series forever.
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
+    };
     let path = req.uri().path().to_owned();
     let route = match path.as_str() {
         "/" | "/graphiql" | "/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics" => {
@@ -119,12 +129,15 @@ fn healthz() -> Response {
     json_response(StatusCode::OK, JSON, &json!({"status": "ok"}))
 }
 
+/// Readiness for load balancers; unauthenticated, so the answer never carries error text (which can name
+/// hosts, users or paths): the detail goes to the log.
 async fn readyz(state: &ApiState) -> Response {
     if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "Readiness check: the database is unreachable");
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
             JSON,
-            &json!({"status": "unavailable", "reason": format!("database unreachable: {e}")}),
+            &json!({"status": "unavailable", "reason": "database unreachable"}),
         );
     }
     match state.store.pending_migrations().await {
@@ -134,11 +147,14 @@ async fn readyz(state: &ApiState) -> Response {
             JSON,
             &json!({"status": "unavailable", "reason": format!("{n} migration(s) pending; run `creatorflow migrate`")}),
         ),
-        Err(e) => json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            JSON,
-            &json!({"status": "unavailable", "reason": format!("cannot read migration state: {e}")}),
-        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "Readiness check: cannot read the migration state");
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                JSON,
+                &json!({"status": "unavailable", "reason": "cannot read the migration state"}),
+            )
+        }
     }
 }
 

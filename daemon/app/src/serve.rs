@@ -80,17 +80,39 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// Hides a password in a database URL before it reaches a log or an error message.
+/// The URL with every credential masked: the password of the userinfo and the value of any query parameter
+/// that carries one (`password`, `sslpassword`, `passfile`, `sslkey`, `token`, `secret`, …).
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
+            let creds = &base[s + 3..at];
             match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..s + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
-    }
+        _ => base.to_owned(),
+    };
+    let Some(query) = query else { return base };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if is_secret_param(key) => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", masked.join("&"))
+}
+
+fn is_secret_param(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["pass", "pwd", "secret", "token", "sslkey", "key"]
+        .iter()
+        .any(|word| key.contains(word))
 }
 
 /// On a first start with no usable token, writes a global admin token to `<data-dir>/admin.token` so a
@@ -331,5 +353,24 @@ mod tests {
         );
         assert_eq!(super::redact("postgres://cf@db/cf"), "postgres://cf@db/cf");
         assert_eq!(super::redact("sqlite://data/x.db"), "sqlite://data/x.db");
+        for (url, shown) in [
+            (
+                "postgres://cf@db/cf?password=hunter2",
+                "postgres://cf@db/cf?password=***",
+            ),
+            (
+                "postgres://db/cf?user=cf&PASSWORD=hunter2&sslmode=require",
+                "postgres://db/cf?user=cf&PASSWORD=***&sslmode=require",
+            ),
+            (
+                "postgres://cf:pw@db/cf?sslpassword=k3y&sslkey=/k.pem&application_name=x",
+                "postgres://cf:***@db/cf?sslpassword=***&sslkey=***&application_name=x",
+            ),
+            ("sqlite://data/x.db?mode=rwc", "sqlite://data/x.db?mode=rwc"),
+        ] {
+            let out = super::redact(url);
+            assert_eq!(out, shown);
+            assert!(!out.contains("hunter2") && !out.contains("k3y"));
+        }
     }
 }
