@@ -6,6 +6,7 @@ mod config_cli;
 mod crash;
 mod foundation;
 mod harness;
+mod limits;
 mod pages;
 mod plugins;
 mod scoping;

@@ -32,6 +32,8 @@ pub struct ApiState {
     pub request_timeout: Duration,
     /// Largest request body read (`graphql.max_body_bytes`).
     pub max_body_bytes: usize,
+    /// Checked on the parsed document before the engine validates it.
+    pub document_limits: crate::limits::DocumentLimits,
 }
 
 pub fn routes(state: Arc<ApiState>) -> impl Endpoint<Output = Response> {
@@ -416,7 +418,17 @@ async fn graphql(state: &ApiState, mut req: Request) -> Response {
     }
     let op_name = gql.operation_name.clone();
     let op_type = match gql.parsed_query() {
-        Ok(doc) => selected_operation(&doc.operations, op_name.as_deref()),
+        Ok(doc) => {
+            if let Err((code, msg)) = crate::limits::check(doc, &state.document_limits) {
+                let status = if strict {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::OK
+                };
+                return error_response(status, media, code, &msg);
+            }
+            selected_operation(&doc.operations, op_name.as_deref())
+        }
         Err(e) => {
             let status = if strict {
                 StatusCode::BAD_REQUEST

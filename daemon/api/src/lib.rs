@@ -4,6 +4,7 @@
 mod auth;
 mod error;
 mod http;
+pub mod limits;
 mod schema;
 
 pub use http::{ApiState, routes};
@@ -18,6 +19,8 @@ use creatorflow_store::Store;
 pub struct SchemaOptions {
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Root fields (aliases included) one mutation may select.
+    pub max_root_fields: usize,
     pub page: PageLimits,
     pub introspection: bool,
     pub suggestions: bool,
@@ -32,7 +35,10 @@ pub fn build_schema(ingest: Ingest, plugins: PluginManager, opts: &SchemaOptions
         .data(ingest)
         .data(opts.page)
         .limit_depth(opts.max_depth)
-        .limit_complexity(opts.max_complexity);
+        .limit_complexity(opts.max_complexity)
+        // The engine's own recursion guard (32 by default) must never refuse what `max_depth` allows: a
+        // nesting level costs it two steps (field and selection set).
+        .limit_recursive_depth(opts.max_depth.saturating_mul(2).saturating_add(8).max(32));
     if !opts.introspection {
         b = b.disable_introspection();
     }
@@ -51,4 +57,14 @@ pub(crate) fn schema_catalog_loader(
     store: Store,
 ) -> async_graphql::dataloader::DataLoader<schema::CatalogLoader> {
     schema::CatalogLoader::new(store)
+}
+
+impl SchemaOptions {
+    /// The limits checked on a parsed document before the engine sees it.
+    pub fn document_limits(&self) -> limits::DocumentLimits {
+        limits::DocumentLimits {
+            max_fields: self.max_complexity,
+            max_root_fields: self.max_root_fields,
+        }
+    }
 }

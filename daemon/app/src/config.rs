@@ -140,6 +140,8 @@ pub struct GraphqlConfig {
     pub max_depth: usize,
     /// Highest allowed complexity score; rejects queries too costly to run.
     pub max_complexity: usize,
+    /// Most root fields (aliases included) one mutation may select.
+    pub max_root_fields: usize,
     /// Page size used when a query does not ask for one.
     pub default_page_size: u64,
     /// Largest page a query may request, bounding memory per request.
@@ -159,6 +161,7 @@ impl Default for GraphqlConfig {
         Self {
             max_depth: 32,
             max_complexity: 2000,
+            max_root_fields: 50,
             default_page_size: 50,
             max_page_size: 500,
             introspection: true,
@@ -1001,6 +1004,7 @@ impl Validator<'_> {
         let gql = &config.graphql;
         self.at_least_one("graphql.max_depth", gql.max_depth as u64);
         self.at_least_one("graphql.max_complexity", gql.max_complexity as u64);
+        self.at_least_one("graphql.max_root_fields", gql.max_root_fields as u64);
         self.at_least_one("graphql.max_page_size", gql.max_page_size);
         self.at_least_one("graphql.default_page_size", gql.default_page_size);
         self.at_least_one("graphql.max_body_bytes", gql.max_body_bytes);

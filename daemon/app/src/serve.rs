@@ -187,20 +187,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         spawn_checkpointer(store.clone());
     }
     let plugins = start_plugins(&config, &store)?;
-    let schema = creatorflow_api::build_schema(
-        ingest,
-        plugins,
-        &SchemaOptions {
-            max_depth: g.max_depth,
-            max_complexity: g.max_complexity,
-            page: PageLimits {
-                default: g.default_page_size,
-                max: g.max_page_size,
-            },
-            introspection: g.introspection,
-            suggestions: g.suggestions,
+    let options = SchemaOptions {
+        max_depth: g.max_depth,
+        max_complexity: g.max_complexity,
+        max_root_fields: g.max_root_fields,
+        page: PageLimits {
+            default: g.default_page_size,
+            max: g.max_page_size,
         },
-    );
+        introspection: g.introspection,
+        suggestions: g.suggestions,
+    };
+    let schema = creatorflow_api::build_schema(ingest, plugins, &options);
     let state = Arc::new(ApiState {
         schema,
         store: store.clone(),
@@ -208,6 +206,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         graphiql: g.graphiql,
         request_timeout: Duration::from_secs(config.server.request_timeout_secs.max(1)),
         max_body_bytes: usize::try_from(g.max_body_bytes).unwrap_or(usize::MAX),
+        document_limits: options.document_limits(),
     });
     // Watch the signals before announcing readiness, so a supervisor's early SIGTERM is never lost.
     let stop = shutdown_signal()?;
