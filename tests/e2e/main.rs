@@ -12,4 +12,5 @@ mod plugins;
 mod scoping;
 mod stock;
 mod subscriptions;
+mod websocket;
 mod surface;

@@ -8,7 +8,7 @@ use crate::schema::AppSchema;
 use crate::schema_catalog_loader;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
-use async_graphql_poem::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql_poem::GraphQLProtocol;
 use creatorflow_core::{ErrorCode, Principal};
 use creatorflow_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -34,6 +34,7 @@ pub struct ApiState {
     pub max_body_bytes: usize,
     /// Checked on the parsed document before the engine validates it.
     pub document_limits: crate::limits::DocumentLimits,
+    pub ws: crate::ws::WsLimits,
 }
 
 pub fn routes(state: Arc<ApiState>) -> impl Endpoint<Output = Response> {
@@ -237,7 +238,7 @@ fn bearer(req: &Request) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-async fn authenticate(
+pub(crate) async fn authenticate(
     store: &Store,
     token: Option<&str>,
 ) -> Result<Principal, (StatusCode, ErrorCode, String)> {
@@ -504,7 +505,10 @@ async fn graphql(state: &ApiState, mut req: Request) -> Response {
     json_response(status, media, &Value::Object(body))
 }
 
-fn selected_operation(ops: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {
+pub(crate) fn selected_operation(
+    ops: &DocumentOperations,
+    name: Option<&str>,
+) -> Option<OperationType> {
     match (ops, name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(map), Some(name)) => map
@@ -532,41 +536,28 @@ fn add_code(e: &mut ServerError) {
     }
 }
 
-/// WebSocket subscriptions (graphql-transport-ws and the legacy graphql-ws). The token comes in the
-/// `connection_init` payload as `{"Authorization": "Bearer …"}` or `{"token": "…"}`.
+/// WebSocket subscriptions (graphql-transport-ws and the legacy graphql-ws), served by [`crate::ws::drive`]
+/// with its limits. The token comes in the `connection_init` payload as `{"Authorization": "Bearer …"}` or
+/// `{"token": "…"}`.
 async fn subscriptions(state: Arc<ApiState>, req: Request) -> poem::Result<Response> {
+    let Ok(slot) = state.ws.sockets.clone().try_acquire_owned() else {
+        return Ok(error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            JSON,
+            ErrorCode::Unavailable,
+            "too many open WebSockets (graphql.max_websockets); retry later",
+        ));
+    };
     let (req, mut body) = req.split();
-    let websocket = WebSocket::from_request(&req, &mut body).await?;
+    let max = state.ws.max_message_bytes;
+    let websocket = WebSocket::from_request(&req, &mut body).await?.config(
+        poem::web::websocket::WebSocketConfig::default()
+            .max_message_size(Some(max))
+            .max_frame_size(Some(max)),
+    );
     let protocol = GraphQLProtocol::from_request(&req, &mut body).await?;
-    let schema = state.schema.clone();
     Ok(websocket
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            let store = state.store.clone();
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = payload_token(&payload);
-                    match authenticate(&store, token.as_deref()).await {
-                        Ok(p) => {
-                            let mut data = async_graphql::Data::default();
-                            data.insert(p);
-                            data.insert(schema_catalog_loader(store));
-                            Ok(data)
-                        }
-                        Err((_, code, msg)) => Err(crate::error::gql_error(code, msg)),
-                    }
-                })
-                .serve()
-        })
+        .on_upgrade(move |stream| crate::ws::drive(state, stream, protocol.0, slot))
         .into_response())
-}
-
-fn payload_token(payload: &Value) -> Option<String> {
-    let obj = payload.as_object()?;
-    for key in ["Authorization", "authorization"] {
-        if let Some(v) = obj.get(key).and_then(Value::as_str) {
-            return Some(v.strip_prefix("Bearer ").unwrap_or(v).trim().to_owned());
-        }
-    }
-    obj.get("token").and_then(Value::as_str).map(str::to_owned)
 }

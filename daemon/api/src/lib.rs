@@ -6,9 +6,11 @@ mod error;
 mod http;
 pub mod limits;
 mod schema;
+mod ws;
 
 pub use http::{ApiState, routes};
 pub use schema::{AppSchema, PageLimits};
+pub use ws::WsLimits;
 
 use creatorflow_ingest::Ingest;
 use creatorflow_plugin_host::PluginManager;

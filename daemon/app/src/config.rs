@@ -154,6 +154,14 @@ pub struct GraphqlConfig {
     pub graphiql: bool,
     /// Largest request body accepted, in bytes; bigger ones are refused before they are read whole.
     pub max_body_bytes: u64,
+    /// Most WebSockets open at once; further upgrades get 503.
+    pub max_websockets: usize,
+    /// Most operations running at once on one WebSocket.
+    pub max_operations_per_socket: usize,
+    /// Seconds a new WebSocket has to authenticate with `connection_init` before it is closed (4408).
+    pub websocket_init_timeout_secs: u64,
+    /// Seconds between checks of a WebSocket's token; a revoked token is cut off (4403) within this time.
+    pub websocket_token_recheck_secs: u64,
 }
 
 impl Default for GraphqlConfig {
@@ -168,6 +176,10 @@ impl Default for GraphqlConfig {
             suggestions: true,
             graphiql: true,
             max_body_bytes: 16 << 20,
+            max_websockets: 1024,
+            max_operations_per_socket: 100,
+            websocket_init_timeout_secs: 10,
+            websocket_token_recheck_secs: 5,
         }
     }
 }
@@ -1005,6 +1017,19 @@ impl Validator<'_> {
         self.at_least_one("graphql.max_depth", gql.max_depth as u64);
         self.at_least_one("graphql.max_complexity", gql.max_complexity as u64);
         self.at_least_one("graphql.max_root_fields", gql.max_root_fields as u64);
+        self.at_least_one("graphql.max_websockets", gql.max_websockets as u64);
+        self.at_least_one(
+            "graphql.max_operations_per_socket",
+            gql.max_operations_per_socket as u64,
+        );
+        self.at_least_one(
+            "graphql.websocket_init_timeout_secs",
+            gql.websocket_init_timeout_secs,
+        );
+        self.at_least_one(
+            "graphql.websocket_token_recheck_secs",
+            gql.websocket_token_recheck_secs,
+        );
         self.at_least_one("graphql.max_page_size", gql.max_page_size);
         self.at_least_one("graphql.default_page_size", gql.default_page_size);
         self.at_least_one("graphql.max_body_bytes", gql.max_body_bytes);

@@ -207,6 +207,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(config.server.request_timeout_secs.max(1)),
         max_body_bytes: usize::try_from(g.max_body_bytes).unwrap_or(usize::MAX),
         document_limits: options.document_limits(),
+        ws: creatorflow_api::WsLimits {
+            sockets: Arc::new(tokio::sync::Semaphore::new(g.max_websockets)),
+            max_operations: g.max_operations_per_socket,
+            init_timeout: Duration::from_secs(g.websocket_init_timeout_secs),
+            token_recheck: Duration::from_secs(g.websocket_token_recheck_secs),
+            max_message_bytes: usize::try_from(g.max_body_bytes).unwrap_or(usize::MAX),
+        },
     });
     // Watch the signals before announcing readiness, so a supervisor's early SIGTERM is never lost.
     let stop = shutdown_signal()?;
@@ -274,7 +281,7 @@ fn spawn_checkpointer(store: Store) {
             if let Err(e) = store.checkpoint_wal().await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
-            if ticks % 3600 == 0
+            if ticks.is_multiple_of(3600)
                 && let Err(e) = store.optimize().await
             {
                 tracing::warn!(error = %e, "Refreshing planner statistics failed");
