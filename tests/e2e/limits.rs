@@ -54,3 +54,22 @@ async fn a_thousand_aliased_mutations_are_refused_before_any_runs() {
         "{data}"
     );
 }
+
+#[tokio::test]
+async fn a_list_without_first_costs_the_default_page_size() {
+    let d = crate::harness::Daemon::start_with(crate::harness::Opts {
+        config: Some("[graphql]\ndefault_page_size = 2\nmax_complexity = 40\n".into()),
+        ..crate::harness::Opts::default()
+    });
+    let admin = d.admin_token();
+    // Two rows are fetched, so two rows are counted: 2 × (edges, node, id, title, cursor…) fits in 40,
+    // where counting 50 rows would refuse it.
+    let data = d
+        .ok(
+            &admin,
+            r#"{ workspace(slug: "default") { products { edges { cursor node { id title } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(data["workspace"]["products"]["edges"].is_array(), "{data}");
+}

@@ -30,6 +30,7 @@ pub struct SchemaOptions {
 
 /// The schema with its shared state: the write path (and its store and bus) and the plugin manager.
 pub fn build_schema(ingest: Ingest, plugins: PluginManager, opts: &SchemaOptions) -> AppSchema {
+    schema::set_unspecified_first(opts.page.default);
     let mut b = schema::builder()
         .data(plugins)
         .data(ingest.store().clone())

@@ -1031,6 +1031,18 @@ impl Validator<'_> {
             gql.websocket_token_recheck_secs,
         );
         self.at_least_one("graphql.max_page_size", gql.max_page_size);
+        if gql.max_page_size > creatorflow_store::catalog::MAX_PAGE_SIZE
+            && self.usable(&["graphql.max_page_size"])
+        {
+            self.report(
+                "graphql.max_page_size",
+                format!(
+                    "at most {} (the largest page the store returns), found {}",
+                    creatorflow_store::catalog::MAX_PAGE_SIZE,
+                    gql.max_page_size
+                ),
+            );
+        }
         self.at_least_one("graphql.default_page_size", gql.default_page_size);
         self.at_least_one("graphql.max_body_bytes", gql.max_body_bytes);
         if gql.max_page_size > 0

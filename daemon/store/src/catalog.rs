@@ -14,8 +14,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait, RelationTrait,
 };
 
-/// Safety net under the caller's own clamp: `first + 1` must fit the drivers' signed LIMIT.
-const MAX_PAGE_SIZE: u64 = 10_000;
+/// Largest page any list query returns. Configuration refuses a larger `graphql.max_page_size`, so the
+/// caller's own limit is always the one that applies; this is only a safety net under it.
+pub const MAX_PAGE_SIZE: u64 = 10_000;
 
 /// Longer input cannot be one of our cursors; rejecting it early bounds the work done on hostile input.
 const MAX_CURSOR_LEN: usize = 128;

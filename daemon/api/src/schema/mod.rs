@@ -12,6 +12,7 @@ use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 pub use catalog::CatalogLoader;
 pub use types::PageLimits;
+pub(crate) use types::set_unspecified_first;
 
 #[derive(MergedObject, Default)]
 pub struct Query(workspace::WorkspaceQuery, plugins::PluginQuery);

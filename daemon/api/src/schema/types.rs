@@ -15,6 +15,26 @@ pub struct PageLimits {
 }
 
 /// Validates `first` against the configured limits; a request above the maximum is an error, not silently cut.
+/// The page size a list field's complexity assumes when `first` is not given: `graphql.default_page_size`.
+/// The engine calls complexity functions without access to schema data, so the value set at schema build
+/// is kept here.
+static UNSPECIFIED_FIRST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(50);
+
+pub(crate) fn set_unspecified_first(n: u64) {
+    UNSPECIFIED_FIRST.store(
+        usize::try_from(n).unwrap_or(usize::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// `first` as a list field's complexity counts it.
+pub(crate) fn first_for_complexity(first: Option<i32>) -> usize {
+    match first {
+        Some(n) => usize::try_from(n.max(0)).unwrap_or(0),
+        None => UNSPECIFIED_FIRST.load(std::sync::atomic::Ordering::Relaxed),
+    }
+}
+
 pub fn page_args(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<PageArgs> {
     let limits = ctx.data::<PageLimits>()?;
     let first = match first {

@@ -59,7 +59,7 @@ impl Workspace {
             .map(Connection))
     }
 
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "super::types::first_for_complexity(first) * child_complexity + 1")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -79,7 +79,7 @@ impl Workspace {
     }
 
     /// Orders, newest first.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "super::types::first_for_complexity(first) * child_complexity + 1")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -99,7 +99,7 @@ impl Workspace {
     }
 
     /// Customers, highest lifetime spend first.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "super::types::first_for_complexity(first) * child_complexity + 1")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -111,7 +111,7 @@ impl Workspace {
     }
 
     /// Stock levels per SKU and location.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "super::types::first_for_complexity(first) * child_complexity + 1")]
     async fn stock(
         &self,
         ctx: &Context<'_>,
@@ -123,7 +123,7 @@ impl Workspace {
     }
 
     /// The ledger of one SKU, newest first.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "super::types::first_for_complexity(first) * child_complexity + 1")]
     async fn ledger(
         &self,
         ctx: &Context<'_>,
@@ -136,7 +136,7 @@ impl Workspace {
     }
 
     /// Alert events, newest first.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "super::types::first_for_complexity(first) * child_complexity + 1")]
     async fn alerts(
         &self,
         ctx: &Context<'_>,
