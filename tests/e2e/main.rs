@@ -9,6 +9,7 @@ mod harness;
 mod limits;
 mod pages;
 mod plugins;
+mod roles;
 mod scoping;
 mod stock;
 mod subscriptions;
