@@ -312,6 +312,13 @@ pub async fn marketplace() -> Marketplace {
             tokio::time::sleep(Duration::from_secs(5)).await;
             return Response::builder().body("late");
         }
+        if path == "/moved/orders" {
+            // A redirect to a path of the same allowed origin: the host must hand it back, not follow it.
+            return Response::builder()
+                .status(StatusCode::FOUND)
+                .header("location", "/orders")
+                .body("moved");
+        }
         if path == "/big/orders" {
             return Response::builder().body(vec![b'x'; 4096]);
         }

@@ -333,3 +333,22 @@ async fn a_response_body_cut_short_is_a_fetch_error_not_a_success() {
         "the plugin saw a transport failure, not a short body: {message}"
     );
 }
+
+#[tokio::test]
+async fn redirects_are_returned_to_the_plugin_never_followed() {
+    let market = marketplace().await;
+    let host = host();
+    load_template(&host, &market.origin, |_| {});
+    let err = sync_orders(&host, &market.base("/moved"), "shop-1")
+        .await
+        .expect_err("a 302 is not a page");
+    assert!(err.to_string().contains("302"), "{err}");
+    let seen = market.seen();
+    assert_eq!(
+        seen.len(),
+        1,
+        "only the first request was sent: {:?}",
+        seen.iter().map(|s| &s.path).collect::<Vec<_>>()
+    );
+    assert_eq!(seen[0].path, "/moved/orders");
+}

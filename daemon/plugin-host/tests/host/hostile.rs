@@ -273,3 +273,27 @@ async fn nan_in_metric_output_or_input_is_refused() {
     );
     assert_healthy(&host).await;
 }
+
+#[tokio::test]
+async fn the_sandbox_denies_files_directories_environment_and_sockets() {
+    let host = host();
+    load_fixture(&host, "sandbox-probe", |_| {});
+    let err = host
+        .connector("fixture-sandbox-probe")
+        .expect("loaded")
+        .sync_page(&ctx("c", &[], &[]), Entity::Orders, None)
+        .await
+        .expect_err("the probe reports");
+    let report = err.to_string();
+    for denied in [
+        "file=denied",
+        "dir=denied",
+        "cwd=denied",
+        "write=denied",
+        "env=0",
+        "socket=denied",
+    ] {
+        assert!(report.contains(denied), "{denied} missing in: {report}");
+    }
+    assert!(!report.contains("OPEN"), "{report}");
+}
