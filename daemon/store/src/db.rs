@@ -164,7 +164,9 @@ impl Store {
     pub async fn optimize(&self) -> Result<(), DbErr> {
         if self.backend() == Backend::Sqlite {
             // 0x10002: analyze every table that needs it, even on a connection that ran no queries yet.
-            self.db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+            self.db
+                .execute_unprepared("PRAGMA optimize=0x10002")
+                .await?;
         }
         Ok(())
     }
