@@ -13,5 +13,5 @@ mod roles;
 mod scoping;
 mod stock;
 mod subscriptions;
-mod websocket;
 mod surface;
+mod websocket;
