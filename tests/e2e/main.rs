@@ -5,6 +5,7 @@ mod busy;
 mod config_cli;
 mod crash;
 mod foundation;
+mod fuzz_corpus;
 mod harness;
 mod limits;
 mod pages;

@@ -158,6 +158,20 @@ impl<'a> Sizer<'a> {
     }
 }
 
+/// The request path's work on a document before validation: parse it, then measure it. For the fuzz target and
+/// its corpus replay; panics are the only failure.
+pub fn fuzz_document(text: &str) {
+    if let Ok(doc) = async_graphql::parser::parse_query(text) {
+        let _ = check(
+            &doc,
+            &DocumentLimits {
+                max_fields: 2000,
+                max_root_fields: 50,
+            },
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

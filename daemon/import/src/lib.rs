@@ -133,3 +133,23 @@ pub fn plan_import(
     };
     Ok(ImportPlan { events, report })
 }
+
+/// Plans `data` as both kinds of CSV, with and without `skip_invalid`. For the fuzz target and its corpus replay;
+/// panics are the only failure.
+pub fn fuzz_plan(data: &[u8]) {
+    let Ok(usd) = Currency::parse("USD") else {
+        return;
+    };
+    for kind in [ImportKind::Products, ImportKind::Stock] {
+        for skip_invalid in [false, true] {
+            let opts = ImportOptions {
+                workspace_id: WorkspaceId(1),
+                default_currency: usd,
+                actor: "fuzz".into(),
+                skip_invalid,
+                now: DateTime::UNIX_EPOCH,
+            };
+            let _ = plan_import(kind, data, &opts);
+        }
+    }
+}

@@ -395,3 +395,19 @@ impl Ingest {
         verify::rebuild_rollups(self.store.db()).await
     }
 }
+
+/// Decodes `data` as an `ingestEvents` item's payload and validates the event, as the API does before anything
+/// is stored. For the fuzz target and its corpus replay; panics are the only failure.
+pub fn fuzz_event_json(data: &[u8]) {
+    if let Ok(payload) = serde_json::from_slice::<creatorflow_core::ingest::Payload>(data) {
+        let event = IngestEvent {
+            workspace_id: creatorflow_core::WorkspaceId(1),
+            source: creatorflow_core::ingest::Source::Manual,
+            source_event_id: "fuzz".into(),
+            actor: "fuzz".into(),
+            occurred_at: chrono::DateTime::UNIX_EPOCH,
+            payload,
+        };
+        let _ = validate::event(&event);
+    }
+}
