@@ -1,6 +1,7 @@
 //! End-to-end tests: every test drives the real daemon process through its public interfaces.
 
 mod audit;
+mod bounds;
 mod busy;
 mod config_cli;
 mod crash;
