@@ -1,2 +1,0 @@
-//! `creatorflow-sim`: marketplace simulators for tests, benchmarks and demos.
-fn main() {}
