@@ -258,6 +258,18 @@ impl Daemon {
             .to_owned()
     }
 
+    /// The id of the newest token with `role`, from `creatorflow token list`.
+    pub fn newest_token_id(&self, role: &str) -> String {
+        let listing = String::from_utf8(self.cli(&["token", "list"]).stdout).expect("utf8");
+        listing
+            .lines()
+            .filter(|l| l.contains(role))
+            .filter_map(|l| l.split('\t').next())
+            .next_back()
+            .expect("token row")
+            .to_owned()
+    }
+
     /// A store handle on the daemon's own database, for seeding rows the write path does not cover yet.
     pub async fn store(&self) -> creatorflow_store::Store {
         let key = std::fs::read_to_string(self.data_dir.join("credentials.key")).expect("key file");

@@ -322,14 +322,7 @@ async fn revoked_tokens_stop_working_at_once() {
     let (d, _, _) = setup().await;
     let token = d.token("read_only", &["a"]);
     d.ok(&token, "{ viewer { tokenId } }", json!({})).await;
-    let listing = String::from_utf8(d.cli(&["token", "list"]).stdout).expect("utf8");
-    let id = listing
-        .lines()
-        .filter(|l| l.contains("read_only"))
-        .filter_map(|l| l.split('\t').next())
-        .next_back()
-        .expect("token row")
-        .to_owned();
+    let id = d.newest_token_id("read_only");
     let out = d.cli(&["token", "revoke", &id]);
     assert!(out.status.success());
     let (status, body) = d

@@ -100,14 +100,7 @@ async fn a_revoked_token_is_cut_off_within_seconds() {
             r#"subscription { connectionChanged(workspace: "default") { status } }"#,
         )
         .await;
-    let listing = String::from_utf8(d.cli(&["token", "list"]).stdout).expect("utf8");
-    let id = listing
-        .lines()
-        .filter(|l| l.contains("read_only"))
-        .filter_map(|l| l.split('\t').next())
-        .next_back()
-        .expect("token row")
-        .to_owned();
+    let id = d.newest_token_id("read_only");
     assert!(d.cli(&["token", "revoke", &id]).status.success());
     assert_eq!(
         close_code(&mut ws, Duration::from_secs(5)).await,

@@ -825,31 +825,15 @@ impl<'a> Run<'a> {
             StockState::Deducted => (1, 0),
             StockState::None => return Ok(order),
         };
-        let loc = self
-            .location_or_default(order.workspace_id, order.location_id)
-            .await?;
-        for line in lines {
-            let Some(variant_id) = line.variant_id else {
-                continue;
-            };
-            let Some(v) = self.variant_by_id(variant_id).await? else {
-                continue;
-            };
-            let m = Move {
-                variant: &v,
-                location: &loc,
-                on_hand: d_on_hand
-                    .checked_mul(line.quantity)
-                    .ok_or_else(|| abort(overflow("a stock move")))?,
-                committed: d_committed
-                    .checked_mul(line.quantity)
-                    .ok_or_else(|| abort(overflow("a stock move")))?,
-                incoming: 0,
-                reason: LedgerReason::OrderEdited,
-                note: None,
-            };
-            self.move_stock(e, m).await?;
-        }
+        self.move_lines(
+            e,
+            &order,
+            lines,
+            (d_on_hand, d_committed),
+            LedgerReason::OrderEdited,
+            None,
+        )
+        .await?;
         order.stock_state = StockState::None.as_str().into();
         Ok(order)
     }
@@ -1007,6 +991,25 @@ impl<'a> Run<'a> {
             (StockState::Reserved, StockState::None) => (0, -1, LedgerReason::OrderReleased),
             _ => return Ok(order),
         };
+        // Releasing a reservation is not a sale: it never feeds the velocity alerts.
+        let velocity = (reason != LedgerReason::OrderReleased).then_some(settings);
+        self.move_lines(e, &order, lines, (d_on_hand, d_committed), reason, velocity)
+            .await?;
+        order.stock_state = to.as_str().into();
+        Ok(order)
+    }
+
+    /// Moves `deltas` (on hand, committed) × each line's quantity at the order's location, one ledger entry
+    /// per stocked line; with `velocity`, each sale is also checked against the velocity alerts.
+    async fn move_lines(
+        &mut self,
+        e: &IngestEvent,
+        order: &order::Model,
+        lines: &[order_line::Model],
+        (d_on_hand, d_committed): (i64, i64),
+        reason: LedgerReason,
+        velocity: Option<&Settings>,
+    ) -> Result<(), IngestError> {
         let loc = self
             .location_or_default(order.workspace_id, order.location_id)
             .await?;
@@ -1031,12 +1034,11 @@ impl<'a> Run<'a> {
                 note: None,
             };
             let after = self.move_stock(e, m).await?;
-            if reason != LedgerReason::OrderReleased {
+            if let Some(settings) = velocity {
                 self.velocity(e, settings, &v, &loc, &after).await?;
             }
         }
-        order.stock_state = to.as_str().into();
-        Ok(order)
+        Ok(())
     }
 
     /// Applies a move to the level in memory and stages its ledger entry; returns the level after it.
