@@ -202,25 +202,72 @@ fn deserialize(engine: &Engine, body: &[u8]) -> wasmtime::Result<Component> {
 }
 
 /// The cache's MAC key: read, or created (mode 0600) on first use. A key of the wrong length is replaced,
-/// which simply invalidates every artifact.
+/// which simply invalidates every artifact. Hosts that start together (in one process or several) agree on
+/// one key: each writes its candidate under a name of its own and links it into place only if no key is
+/// there yet; a loser reads the winner's key.
 fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
-    if let Ok(bytes) = std::fs::read(path)
-        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
-    {
+    let read = || -> Option<[u8; 32]> {
+        let bytes = std::fs::read(path).ok()?;
+        <[u8; 32]>::try_from(bytes.as_slice()).ok()
+    };
+    if let Some(key) = read() {
         return Ok(key);
     }
     let key: [u8; 32] = rand::random();
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let tmp = path.with_extension(format!(
+        "tmp-{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     {
         use std::io::Write;
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&tmp)?;
         file.write_all(&key)?;
         file.sync_all()?;
     }
-    std::fs::rename(&tmp, path)?;
-    Ok(key)
+    let linked = std::fs::hard_link(&tmp, path);
+    let outcome = match linked {
+        Ok(()) => Ok(key),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => match read() {
+            Some(winner) => Ok(winner),
+            // A key of the wrong length sits there: replace it with ours.
+            None => std::fs::rename(&tmp, path).map(|()| key),
+        },
+        Err(error) => Err(error),
+    };
+    let _ = std::fs::remove_file(&tmp);
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load_or_create_key;
+
+    /// Many hosts opening one fresh cache at once must all succeed and agree on one key.
+    #[test]
+    fn concurrent_first_opens_agree_on_one_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join(super::KEY_FILE);
+            let keys: Vec<[u8; 32]> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| scope.spawn(|| load_or_create_key(&path)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().expect("thread").expect("key"))
+                    .collect()
+            });
+            assert!(
+                keys.iter().all(|key| *key == keys[0]),
+                "hosts disagree on the key"
+            );
+            let leftovers = std::fs::read_dir(dir.path()).expect("read dir").count();
+            assert_eq!(leftovers, 1, "temporary key files were left behind");
+        }
+    }
 }
