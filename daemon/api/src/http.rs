@@ -35,6 +35,10 @@ pub struct ApiState {
     /// Checked on the parsed document before the engine validates it.
     pub document_limits: crate::limits::DocumentLimits,
     pub ws: crate::ws::WsLimits,
+    /// Takes webhook deliveries.
+    pub sync: creatorflow_sync::SyncEngine,
+    /// Largest webhook body read (`sync.webhook_max_body_bytes`).
+    pub max_webhook_bytes: usize,
 }
 
 pub fn routes(state: Arc<ApiState>) -> impl Endpoint<Output = Response> {
@@ -63,6 +67,13 @@ pub fn routes(state: Arc<ApiState>) -> impl Endpoint<Output = Response> {
         let state = state.clone();
         poem::endpoint::make_sync(move |_req: Request| render_metrics(&state))
     };
+    let webhook = {
+        let state = state.clone();
+        poem::endpoint::make(move |req: Request| {
+            let state = state.clone();
+            async move { Ok::<_, poem::Error>(webhook(&state, req).await) }
+        })
+    };
     let enabled = state.graphiql;
     let graphiql = move || poem::endpoint::make_sync(move |_req: Request| graphiql_page(enabled));
     Route::new()
@@ -73,6 +84,7 @@ pub fn routes(state: Arc<ApiState>) -> impl Endpoint<Output = Response> {
         .at("/healthz", get(poem::endpoint::make_sync(|_| healthz())))
         .at("/readyz", get(ready))
         .at("/metrics", get(metrics))
+        .at("/webhooks/:connection", poem::post(webhook))
         .around(observe)
 }
 
@@ -560,4 +572,65 @@ async fn subscriptions(state: Arc<ApiState>, req: Request) -> poem::Result<Respo
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| crate::ws::drive(state, stream, protocol.0, slot))
         .into_response())
+}
+
+/// `POST /webhooks/{connection}`: the connection's connector verifies and parses the delivery; the answer is
+/// 2xx only after its changes are committed. The body is read whole (signatures cover the raw bytes) up to
+/// `sync.webhook_max_body_bytes`.
+async fn webhook(state: &ApiState, mut req: Request) -> Response {
+    let received_at = chrono::Utc::now();
+    let reply = |status: StatusCode, outcome: &str, message: &str| {
+        Response::builder()
+            .status(status)
+            .content_type(JSON)
+            .body(json!({"outcome": outcome, "message": message}).to_string())
+    };
+    let id = req
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|id| *id > 0);
+    let Some(id) = id else {
+        return reply(
+            StatusCode::NOT_FOUND,
+            "unknown_connection",
+            "no such connection",
+        );
+    };
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let body = match req
+        .take_body()
+        .into_bytes_limit(state.max_webhook_bytes)
+        .await
+    {
+        Ok(b) => b.to_vec(),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                &format!(
+                    "the body is larger than {} bytes (sync.webhook_max_body_bytes)",
+                    state.max_webhook_bytes
+                ),
+            );
+        }
+        Err(e) => return reply(StatusCode::BAD_REQUEST, "malformed", &e.to_string()),
+    };
+    let answer = state
+        .sync
+        .webhook(creatorflow_sync::Delivery {
+            connection_id: creatorflow_core::ConnectionId(id),
+            headers,
+            body,
+            received_at,
+        })
+        .await;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    reply(status, answer.outcome, &answer.message)
 }

@@ -29,10 +29,16 @@ pub struct SchemaOptions {
 }
 
 /// The schema with its shared state: the write path (and its store and bus) and the plugin manager.
-pub fn build_schema(ingest: Ingest, plugins: PluginManager, opts: &SchemaOptions) -> AppSchema {
+pub fn build_schema(
+    ingest: Ingest,
+    plugins: PluginManager,
+    sync: creatorflow_sync::SyncEngine,
+    opts: &SchemaOptions,
+) -> AppSchema {
     schema::set_unspecified_first(opts.page.default);
     let mut b = schema::builder()
         .data(plugins)
+        .data(sync)
         .data(ingest.store().clone())
         .data(ingest.bus().clone())
         .data(ingest)

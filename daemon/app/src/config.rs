@@ -29,7 +29,7 @@ const DEFAULTS_ORIGIN: &str = "defaults";
 
 /// Top-level sections, in the order errors are reported.
 const SECTIONS: &[&str] = &[
-    "server", "database", "graphql", "auth", "log", "security", "plugins",
+    "server", "database", "graphql", "auth", "log", "security", "plugins", "sync",
 ];
 
 /// Keys whose values must never be echoed back in error messages.
@@ -53,6 +53,8 @@ pub struct Config {
     pub security: SecurityConfig,
     /// WASM connector and metric plugins run by the daemon.
     pub plugins: PluginsConfig,
+    /// Marketplace sync: schedules, backfill depth, retries and webhooks.
+    pub sync: SyncConfig,
 }
 
 /// HTTP listener and process lifecycle.
@@ -274,6 +276,37 @@ impl Default for PluginsConfig {
     }
 }
 
+/// Marketplace sync: schedules, backfill depth, retries and webhooks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Whether the daemon syncs active connections on a schedule (manual runs and webhooks work either way).
+    pub scheduled: bool,
+    /// Seconds between incremental syncs of a connection; a connection's own interval wins.
+    pub interval_secs: u64,
+    /// Days of history the first sync of a connection fetches.
+    pub backfill_days: u32,
+    /// Attempts per page before a run fails (throttling, upstream errors, timeouts).
+    pub max_attempts: u32,
+    /// Milliseconds before the first retry of a page; doubled on each further attempt.
+    pub retry_base_ms: u64,
+    /// Largest webhook body accepted, in bytes.
+    pub webhook_max_body_bytes: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            scheduled: true,
+            interval_secs: 300,
+            backfill_days: 90,
+            max_attempts: 6,
+            retry_base_ms: 250,
+            webhook_max_body_bytes: 1 << 20,
+        }
+    }
+}
+
 impl Config {
     /// The database URL to connect to: the configured one, or SQLite inside the data directory
     /// (`mode=rwc` so a fresh install creates it).
@@ -406,6 +439,7 @@ pub fn load(
         log: section(&merged, "log", &layers, &mut failed, &mut issues),
         security: section(&merged, "security", &layers, &mut failed, &mut issues),
         plugins: section(&merged, "plugins", &layers, &mut failed, &mut issues),
+        sync: section(&merged, "sync", &layers, &mut failed, &mut issues),
     };
     if let Some(listen) = overrides.listen {
         config.server.listen = listen;
@@ -1082,6 +1116,11 @@ impl Validator<'_> {
         self.at_least_one("plugins.max_memory_mib", plugins.max_memory_mib);
         self.at_least_one("plugins.max_cpu_ms", plugins.max_cpu_ms);
         self.at_least_one("plugins.max_wall_ms", plugins.max_wall_ms);
+        let sync = &config.sync;
+        self.at_least_one("sync.interval_secs", sync.interval_secs);
+        self.at_least_one("sync.backfill_days", u64::from(sync.backfill_days));
+        self.at_least_one("sync.max_attempts", u64::from(sync.max_attempts));
+        self.at_least_one("sync.webhook_max_body_bytes", sync.webhook_max_body_bytes);
 
         if self.usable(&["log.filter"])
             && let Some(message) = log_filter_problem(&config.log.filter)

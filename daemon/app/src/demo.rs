@@ -68,6 +68,7 @@ pub async fn demo_channels(
                         name: name.into(),
                         external_shop_id: Some("demo".into()),
                         credentials: None,
+                        config: Default::default(),
                     })
                     .await?
                     .id

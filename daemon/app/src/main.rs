@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod plugins;
 mod serve;
+mod sync;
 mod transfer;
 
 use clap::{Parser, Subcommand};
@@ -95,6 +96,9 @@ enum Command {
     /// Install and manage WASM plugins.
     #[command(subcommand)]
     Plugin(plugins::PluginCommand),
+    /// Sync a marketplace connection now.
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -195,6 +199,10 @@ fn main() -> ExitCode {
             Some(Ok(config)) => run_async(plugins::run(config, cmd)),
             Some(Err(code)) => return code,
             None => Ok(()),
+        },
+        Command::Sync(cmd) => match load_config(cmd.config_args(), None) {
+            Ok(config) => run_async(sync::run(config, cmd)),
+            Err(code) => return code,
         },
         Command::Export(cmd) => match load_config(cmd.config_args(), None) {
             Ok(config) => run_async(transfer::export(config, cmd)),

@@ -198,7 +198,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         introspection: g.introspection,
         suggestions: g.suggestions,
     };
-    let schema = creatorflow_api::build_schema(ingest, plugins, &options);
+    let sync = creatorflow_sync::SyncEngine::new(
+        ingest.clone(),
+        plugins.host().clone(),
+        sync_settings(&config),
+    );
+    match store.close_interrupted_runs().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            runs = n,
+            "Sync runs interrupted by the last stop; they resume from their cursors"
+        ),
+        Err(e) => tracing::warn!(error = %e, "Cannot close interrupted sync runs"),
+    }
+    if config.sync.scheduled {
+        sync.spawn_scheduler(
+            Duration::from_secs(config.sync.interval_secs),
+            Duration::from_secs(config.sync.interval_secs.clamp(1, 5)),
+        );
+    }
+    let schema = creatorflow_api::build_schema(ingest, plugins, sync.clone(), &options);
     let state = Arc::new(ApiState {
         schema,
         store: store.clone(),
@@ -214,6 +233,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             token_recheck: Duration::from_secs(g.websocket_token_recheck_secs),
             max_message_bytes: usize::try_from(g.max_body_bytes).unwrap_or(usize::MAX),
         },
+        sync,
+        max_webhook_bytes: usize::try_from(config.sync.webhook_max_body_bytes)
+            .unwrap_or(usize::MAX),
     });
     // Watch the signals before announcing readiness, so a supervisor's early SIGTERM is never lost.
     let stop = shutdown_signal()?;
@@ -243,6 +265,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await?;
     tracing::info!("Shut down cleanly");
     Ok(())
+}
+
+/// The sync engine's settings from the `[sync]` section.
+pub fn sync_settings(config: &Config) -> creatorflow_sync::SyncSettings {
+    creatorflow_sync::SyncSettings {
+        backfill_days: config.sync.backfill_days,
+        max_attempts: config.sync.max_attempts,
+        retry_base: Duration::from_millis(config.sync.retry_base_ms),
+    }
 }
 
 /// Accepts TCP connections with Nagle's algorithm off, so a response or subscription message goes out when

@@ -70,6 +70,7 @@ pub async fn demo_workspace(store: &Store, skus: usize, orders: usize) -> anyhow
                 name: kind.as_str().into(),
                 external_shop_id: Some("bench".into()),
                 credentials: None,
+                config: Default::default(),
             })
             .await?;
         channels.push((ConnectionId(c.id), kind));

@@ -270,6 +270,20 @@ impl Ingest {
         let _guard = self.lock().await;
         let txn = self.begin().await?;
         let mut published = Vec::new();
+        let results = self.apply_in(&txn, events, &mut published).await?;
+        txn.commit().await?;
+        self.publish(published);
+        Ok(results)
+    }
+
+    /// Applies events inside `txn`: runs of orders in bulk, every other event alone under a savepoint so a
+    /// refused one leaves the rest intact. Only a database error fails the whole call.
+    async fn apply_in(
+        &self,
+        txn: &DatabaseTransaction,
+        events: Vec<Result<&IngestEvent, IngestError>>,
+        published: &mut Vec<DomainEvent>,
+    ) -> Result<Vec<Result<Outcome, IngestError>>, IngestError> {
         let mut cache = apply::Cache::default();
         let mut results = Vec::with_capacity(events.len());
         let mut run = Vec::new();
@@ -281,7 +295,7 @@ impl Ingest {
                 continue;
             }
             if !run.is_empty() {
-                let applied = order_batch::apply(&txn, &run, &mut published, &mut cache).await?;
+                let applied = order_batch::apply(txn, &run, published, &mut cache).await?;
                 results.extend(applied);
                 run.clear();
             }
@@ -309,11 +323,48 @@ impl Ingest {
             }
         }
         if !run.is_empty() {
-            results.extend(order_batch::apply(&txn, &run, &mut published, &mut cache).await?);
+            results.extend(order_batch::apply(txn, &run, published, &mut cache).await?);
         }
-        txn.commit().await?;
-        self.publish(published);
         Ok(results)
+    }
+
+    /// Applies one page of a sync, all or nothing, and runs `commit_with` in the same transaction before it
+    /// commits (the page's cursor goes there), so a cursor never runs ahead of the data it stands for. The
+    /// first refused event rolls the page back and is returned with its index. Orders go through the same
+    /// batched path as [`Ingest::apply_batch`].
+    #[tracing::instrument(name = "ingest.page", skip_all, fields(events = events.len()))]
+    pub async fn apply_page<F>(
+        &self,
+        events: &[IngestEvent],
+        commit_with: F,
+    ) -> Result<Vec<Outcome>, (usize, IngestError)>
+    where
+        F: for<'t> FnOnce(
+            &'t DatabaseTransaction,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), DbErr>> + Send + 't>,
+        >,
+    {
+        for (i, event) in events.iter().enumerate() {
+            validate::event(event).map_err(|e| (i, e))?;
+        }
+        let _guard = self.lock().await;
+        let txn = self.begin().await.map_err(|e| (0, e.into()))?;
+        let mut published = Vec::new();
+        let results = self
+            .apply_in(&txn, events.iter().map(Ok).collect(), &mut published)
+            .await
+            .map_err(|e| (0, e))?;
+        let mut outcomes = Vec::with_capacity(results.len());
+        for (i, result) in results.into_iter().enumerate() {
+            outcomes.push(result.map_err(|e| (i, e))?);
+        }
+        commit_with(&txn)
+            .await
+            .map_err(|e| (events.len(), e.into()))?;
+        txn.commit().await.map_err(|e| (events.len(), e.into()))?;
+        self.publish(published);
+        Ok(outcomes)
     }
 
     /// A write transaction. On SQLite it takes the write lock at BEGIN, so a writer in another process makes

@@ -290,8 +290,13 @@ pub struct OriginPattern {
     pub scheme: String,
     /// Lower-case host; a leading `*.` matches any subdomain (not the bare domain).
     pub host: String,
+    /// `0` (written `:*`) matches any port; only allowed for plain-http loopback hosts, where local
+    /// simulators and test servers listen on ports chosen at start.
     pub port: u16,
 }
+
+/// Hosts a `:*` port may be used with.
+const LOOPBACK_HOSTS: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
 
 impl OriginPattern {
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -326,9 +331,21 @@ impl OriginPattern {
             (format!("[{}]", addr.to_ascii_lowercase()), port)
         } else {
             match rest.rsplit_once(':') {
+                Some((h, "*")) => {
+                    let h = h.to_ascii_lowercase();
+                    if scheme != "http" || !LOOPBACK_HOSTS.contains(&h.as_str()) {
+                        return Err(format!(
+                            "{s:?}: a `:*` port is only allowed for http://127.0.0.1, http://localhost or http://[::1]"
+                        ));
+                    }
+                    (h, 0)
+                }
                 Some((h, p)) => (
                     h.to_ascii_lowercase(),
-                    p.parse().map_err(|_| format!("{s:?}: bad port {p:?}"))?,
+                    p.parse::<u16>()
+                        .ok()
+                        .filter(|p| *p != 0)
+                        .ok_or_else(|| format!("{s:?}: bad port {p:?}"))?,
                 ),
                 None => (rest.to_ascii_lowercase(), default_port),
             }
@@ -343,7 +360,7 @@ impl OriginPattern {
     }
 
     pub fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
-        if self.scheme != scheme || self.port != port {
+        if self.scheme != scheme || (self.port != 0 && self.port != port) {
             return false;
         }
         match self.host.strip_prefix("*.") {
@@ -358,7 +375,9 @@ impl OriginPattern {
 impl fmt::Display for OriginPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let default = if self.scheme == "https" { 443 } else { 80 };
-        if self.port == default {
+        if self.port == 0 {
+            write!(f, "{}://{}:*", self.scheme, self.host)
+        } else if self.port == default {
             write!(f, "{}://{}", self.scheme, self.host)
         } else {
             write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
@@ -441,5 +460,23 @@ secrets = ["Token!"]
         assert_eq!(local.to_string(), "http://127.0.0.1:8080");
         assert!(OriginPattern::parse("api.example.com").is_err());
         assert!(OriginPattern::parse("https://a*.example.com").is_err());
+    }
+
+    #[test]
+    fn any_port_is_only_for_plain_http_loopback() {
+        let any = OriginPattern::parse("http://127.0.0.1:*").expect("ok");
+        assert!(any.matches("http", "127.0.0.1", 7431));
+        assert!(any.matches("http", "127.0.0.1", 40_000));
+        assert!(!any.matches("http", "127.0.0.2", 7431));
+        assert!(!any.matches("https", "127.0.0.1", 7431));
+        assert_eq!(any.to_string(), "http://127.0.0.1:*");
+        for refused in [
+            "https://127.0.0.1:*",
+            "http://api.example.com:*",
+            "http://*.example.com:*",
+            "http://127.0.0.1:0",
+        ] {
+            assert!(OriginPattern::parse(refused).is_err(), "{refused}");
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod metric_inputs;
 pub mod migration;
 mod reader;
 pub mod stock;
+pub mod sync;
 mod tokens;
 mod workspaces;
 

@@ -35,6 +35,8 @@ pub struct NewConnection {
     pub external_shop_id: Option<String>,
     /// Plain credentials (e.g. a JSON object of tokens); sealed before storage and never returned.
     pub credentials: Option<Vec<u8>>,
+    /// Non-secret settings for the connector (shop cipher, region, base URL…).
+    pub config: std::collections::BTreeMap<String, String>,
 }
 
 impl Store {
@@ -144,6 +146,8 @@ impl Store {
             external_shop_id: Set(new.external_shop_id.clone()),
             status: Set("active".into()),
             credentials_ciphertext: Set(None),
+            config: Set(serde_json::to_string(&new.config)
+                .map_err(|e| StoreError::Invalid(format!("connection config: {e}")))?),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -250,6 +254,7 @@ mod tests {
                 name: shop.into(),
                 external_shop_id: Some(shop.into()),
                 credentials: Some(secret.to_vec()),
+                config: Default::default(),
             })
             .await
             .expect("connection")

@@ -70,6 +70,42 @@ impl Connection {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Non-secret settings passed to the connector (shop cipher, region, base URL…).
+    async fn config(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(serde_json::from_str(&self.0.config).unwrap_or_default())
+    }
+    /// Why the last sync failed; null after a success.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    /// Seconds between scheduled syncs, when this connection overrides `sync.interval_secs`.
+    async fn sync_interval_secs(&self) -> Option<i64> {
+        self.0.sync_interval_secs
+    }
+    /// Where the marketplace must send this connection's webhooks, relative to the daemon's address.
+    async fn webhook_path(&self) -> String {
+        format!("/webhooks/{}", self.0.id)
+    }
+    /// Where the next sync of each entity resumes.
+    async fn cursors(&self, ctx: &Context<'_>) -> Result<Vec<super::sync::SyncCursor>> {
+        super::sync::cursors(ctx, &self.0).await
+    }
+    /// Recent sync runs, newest first (at most 200).
+    async fn sync_runs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> Result<Vec<super::sync::SyncRun>> {
+        super::sync::runs(ctx, &self.0, first).await
+    }
+    /// Recent webhook deliveries, newest first (at most 200).
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> Result<Vec<super::sync::WebhookDelivery>> {
+        super::sync::deliveries(ctx, &self.0, first).await
+    }
 }
 
 #[derive(InputObject, Default)]

@@ -5,6 +5,7 @@ mod ingest;
 mod plugins;
 mod stock;
 mod subscription;
+mod sync;
 mod types;
 mod workspace;
 
@@ -22,6 +23,7 @@ pub struct Mutation(
     workspace::WorkspaceMutation,
     ingest::IngestMutation,
     plugins::PluginMutation,
+    sync::SyncMutation,
 );
 
 #[derive(MergedSubscription, Default)]

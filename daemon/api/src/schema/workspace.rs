@@ -264,6 +264,9 @@ pub struct CreateConnectionInput {
     pub external_shop_id: Option<String>,
     /// Secrets for the marketplace (JSON object); encrypted at rest and never returned.
     pub credentials: Option<async_graphql::Json<serde_json::Value>>,
+    /// Non-secret settings for the connector: a JSON object of strings (e.g. `{"app_key": "…",
+    /// "shop_cipher": "…"}`).
+    pub config: Option<async_graphql::Json<serde_json::Value>>,
 }
 
 #[derive(Default)]
@@ -329,6 +332,34 @@ impl WorkspaceMutation {
             Some(json) => Some(serde_json::to_vec(&json.0).map_err(crate::error::internal)?),
             None => None,
         };
+        let config = match input.config {
+            None => Default::default(),
+            Some(json) => {
+                let serde_json::Value::Object(map) = json.0 else {
+                    return Err(gql_error(
+                        ErrorCode::BadUserInput,
+                        "`config` must be a JSON object of strings",
+                    ));
+                };
+                let mut config = std::collections::BTreeMap::new();
+                for (key, value) in map {
+                    let serde_json::Value::String(value) = value else {
+                        return Err(gql_error(
+                            ErrorCode::BadUserInput,
+                            format!("`config.{key}` must be a string"),
+                        ));
+                    };
+                    bounds::text("config", &value, NAME_BYTES * 4).map_err(|e| {
+                        gql_error(
+                            ErrorCode::BadUserInput,
+                            format!("`config.{key}`: {}", e.message),
+                        )
+                    })?;
+                    config.insert(key, value);
+                }
+                config
+            }
+        };
         let store = ctx.data::<Store>()?;
         let row = store
             .create_connection(&NewConnection {
@@ -337,6 +368,7 @@ impl WorkspaceMutation {
                 name: input.name,
                 external_shop_id: input.external_shop_id,
                 credentials,
+                config,
             })
             .await
             .map_err(from_store)?;

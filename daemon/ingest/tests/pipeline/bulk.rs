@@ -39,6 +39,7 @@ async fn demo_env(db: &Db) -> (Ingest, Demo) {
                 name: kind.as_str().into(),
                 external_shop_id: Some("demo".into()),
                 credentials: None,
+                config: Default::default(),
             })
             .await
             .expect("connection");

@@ -16,6 +16,14 @@ pub struct Model {
     /// Encrypted at rest; never decrypted by read queries.
     #[sea_orm(column_type = "Blob")]
     pub credentials_ciphertext: Option<Vec<u8>>,
+    /// Non-secret settings handed to the connector (a JSON object of strings: shop id, region, base URL…).
+    #[sea_orm(column_type = "Text")]
+    pub config: String,
+    /// Why the last sync or push failed; cleared by the next success.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub last_error: Option<String>,
+    /// Overrides `sync.interval_secs` for this connection.
+    pub sync_interval_secs: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -30,6 +30,7 @@ pub mod shipment;
 pub mod sync_cursor;
 pub mod sync_run;
 pub mod variant;
+pub mod webhook_delivery;
 pub mod workspace;
 pub mod workspace_setting;
 

@@ -16,6 +16,13 @@ pub struct Model {
     pub records: i64,
     #[sea_orm(column_type = "Text")]
     pub error: Option<String>,
+    /// backfill, incremental, reconcile or webhook.
+    pub kind: String,
+    pub pages: i64,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub cursor_before: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub cursor_after: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -145,6 +145,9 @@ async fn every_table_round_trips(db: DatabaseConnection) {
             external_shop_id: Some("shop-1".into()),
             status: "active".into(),
             credentials_ciphertext: Some(vec![0, 1, 2, 127, 128, 255]),
+            config: r#"{"shop_cipher":"c-1"}"#.into(),
+            last_error: Some("e".repeat(3_000)),
+            sync_interval_secs: Some(300),
             created_at: at(5),
             updated_at: at(6),
         }
@@ -466,6 +469,27 @@ async fn every_table_round_trips(db: DatabaseConnection) {
             finished_at: Some(at(34)),
             records: 42,
             error: Some("e".repeat(5_000)),
+            kind: "backfill".into(),
+            pages: 7,
+            cursor_before: Some("{}".into()),
+            cursor_after: Some("c".repeat(5_000)),
+        }
+    );
+    roundtrip!(
+        db,
+        webhook_delivery,
+        webhook_delivery::Model {
+            id: 0,
+            workspace_id: ws.id,
+            connection_id: conn.id,
+            delivery_id: Some("n-1".into()),
+            topic: Some("ORDER_STATUS_CHANGE".into()),
+            outcome: "applied".into(),
+            status_code: 200,
+            records: 1,
+            latency_us: BIG_MINOR,
+            error: None,
+            received_at: at(35),
         }
     );
     let rule = roundtrip!(
@@ -593,6 +617,7 @@ async fn every_table_round_trips(db: DatabaseConnection) {
     assert_eq!(count::<funnel_event::Entity>(db).await, 0);
     assert_eq!(count::<sync_cursor::Entity>(db).await, 0);
     assert_eq!(count::<sync_run::Entity>(db).await, 0);
+    assert_eq!(count::<webhook_delivery::Entity>(db).await, 0);
     assert_eq!(count::<alert_rule::Entity>(db).await, 0);
     assert_eq!(count::<alert_event::Entity>(db).await, 0);
     assert_eq!(count::<ingest_event::Entity>(db).await, 0);

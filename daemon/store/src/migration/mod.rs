@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261121_000001_domain;
 mod m20261122_000001_open_alerts;
 mod m20261205_000001_page_indexes;
+mod m20261206_000001_sync;
 
 /// Applies every migration of this crate in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_domain::Migration),
             Box::new(m20261122_000001_open_alerts::Migration),
             Box::new(m20261205_000001_page_indexes::Migration),
+            Box::new(m20261206_000001_sync::Migration),
         ]
     }
 }
@@ -34,7 +36,13 @@ mod tests {
         let manager = SchemaManager::new(&db);
         assert!(manager.has_table("orders").await.expect("inspect"));
         Migrator::down(&db, None).await.expect("migrate down");
-        for table in ["workspaces", "orders", "plugins", "ingest_events"] {
+        for table in [
+            "workspaces",
+            "orders",
+            "plugins",
+            "ingest_events",
+            "webhook_deliveries",
+        ] {
             assert!(!manager.has_table(table).await.expect("inspect"), "{table}");
         }
         Migrator::up(&db, None).await.expect("migrate up again");
