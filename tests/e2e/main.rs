@@ -16,4 +16,5 @@ mod scoping;
 mod stock;
 mod subscriptions;
 mod surface;
+mod sync;
 mod websocket;

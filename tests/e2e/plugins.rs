@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Builds the plugins workspace for wasm32-wasip2 once per test run; returns the directory of `.wasm` files.
-fn built() -> &'static Path {
+pub(crate) fn built() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let target = repo_root().join("target/wasm");
@@ -40,7 +40,7 @@ fn built() -> &'static Path {
 }
 
 /// Packages `plugins/<source>` with its built component into `out/<source>` with `creatorflow plugin package`.
-fn package(source: &str, out: &Path) -> PathBuf {
+pub(crate) fn package(source: &str, out: &Path) -> PathBuf {
     let crate_name = Path::new(source)
         .file_name()
         .and_then(|n| n.to_str())
@@ -74,7 +74,7 @@ const PLUGINS: &str = r#"{ plugins { id kind version state loadError enabled sha
   metric { name unit grains inputs { name type required } } } }"#;
 
 /// Waits until every plugin in `ids` reports `state`.
-async fn wait_state(d: &Daemon, token: &str, ids: &[&str], state: &str) -> Value {
+pub(crate) async fn wait_state(d: &Daemon, token: &str, ids: &[&str], state: &str) -> Value {
     let started = Instant::now();
     loop {
         let data = d.ok(token, PLUGINS, json!({})).await;

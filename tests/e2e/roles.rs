@@ -139,6 +139,20 @@ fn table() -> Vec<(&'static str, Policy, String)> {
             r#"mutation { grantPlugin(id: "nope", hosts: ["https://x.example"]) { id } }"#.into(),
         ),
         (
+            "triggerSync",
+            Policy::WriteData,
+            format!(
+                r#"mutation {{ triggerSync(workspace: "{W}", connection: "999999") {{ id }} }}"#
+            ),
+        ),
+        (
+            "setConnectionStatus",
+            Policy::Administer,
+            format!(
+                r#"mutation {{ setConnectionStatus(workspace: "{W}", connection: "999999", status: "paused") {{ id }} }}"#
+            ),
+        ),
+        (
             "revokePluginGrant",
             Policy::GlobalAdmin,
             r#"mutation { revokePluginGrant(id: "nope", hosts: ["https://x.example"]) { id } }"#

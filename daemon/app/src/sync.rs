@@ -92,11 +92,12 @@ pub async fn run(config: Config, cmd: SyncCommand) -> anyhow::Result<()> {
     if reports.is_empty() {
         bail!("connection {connection}: its connector offers nothing to sync");
     }
+    let mut text = String::new();
     for r in reports {
-        println!(
-            "{} run {}: {} pages, {} records, {} applied",
+        text.push_str(&format!(
+            "{} run {}: {} pages, {} records, {} applied\n",
             r.run.entity, r.run.id, r.pages, r.records, r.applied
-        );
+        ));
     }
-    Ok(())
+    crate::commands::write_stdout(&text)
 }

@@ -165,7 +165,7 @@ fn api_endpoint(
         return error(StatusCode::UNAUTHORIZED, 106001, "Invalid signature");
     }
     let ts = params.get("timestamp").and_then(|t| t.parse::<i64>().ok());
-    if !ts.is_some_and(|t| (t - clock()).abs() <= TIMESTAMP_WINDOW_SECS) {
+    if ts.is_none_or(|t| (t - clock()).abs() > TIMESTAMP_WINDOW_SECS) {
         return error(StatusCode::UNAUTHORIZED, 106002, "Timestamp out of range");
     }
     let mut st = lock(&ctx.state);

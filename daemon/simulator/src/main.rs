@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
             tokio::select! {
                 _ = timer.tick() => {
                     n += 1;
-                    sim.tick(Tick { orders: 1, cancellations: u32::from(n % 10 == 0), ..Tick::default() }).await;
+                    sim.tick(Tick { orders: 1, cancellations: u32::from(n.is_multiple_of(10)), ..Tick::default() }).await;
                 }
                 _ = tokio::signal::ctrl_c() => break,
             }

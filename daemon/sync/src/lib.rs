@@ -100,6 +100,9 @@ pub struct RunProgress {
     pub records: u64,
 }
 
+/// Held while a run of one (connection, entity) is under way.
+type RunSlot = Arc<tokio::sync::Mutex<()>>;
+
 /// The sync engine, shared by the scheduler, webhooks, GraphQL and the CLI.
 #[derive(Clone)]
 pub struct SyncEngine {
@@ -107,7 +110,7 @@ pub struct SyncEngine {
     host: PluginHost,
     settings: SyncSettings,
     /// One run per (connection, entity) at a time; a second caller waits and then runs from the newer cursor.
-    running: Arc<Mutex<HashMap<(i64, Entity), Arc<tokio::sync::Mutex<()>>>>>,
+    running: Arc<Mutex<HashMap<(i64, Entity), RunSlot>>>,
 }
 
 /// A connection ready for calls.
@@ -195,6 +198,11 @@ impl SyncEngine {
         }
         let name = entity_name(entity);
         let mut cursor = self.store().cursor(id, name).await?;
+        // The first sync of an entity is a backfill, however it was started.
+        let kind = match (&cursor, kind) {
+            (None, RunKind::Incremental) => RunKind::Backfill,
+            _ => kind,
+        };
         let run = self
             .store()
             .start_run(NewRun {

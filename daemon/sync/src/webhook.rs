@@ -161,7 +161,7 @@ impl SyncEngine {
                 }
             });
         }
-        let applied = outcomes.iter().any(|o| *o == Outcome::Applied);
+        let applied = outcomes.contains(&Outcome::Applied);
         if outcomes.is_empty() || applied {
             WebhookReply::new(200, "applied", "ok")
         } else {

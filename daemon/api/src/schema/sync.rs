@@ -257,9 +257,13 @@ fn sync_error(e: creatorflow_sync::SyncError) -> async_graphql::Error {
     use creatorflow_sync::SyncError as E;
     let code = match &e {
         E::NotFound(_) => ErrorCode::NotFound,
-        E::Inactive { .. } | E::Config { .. } => ErrorCode::BadUserInput,
+        E::Inactive { .. } => ErrorCode::Conflict,
+        E::Config { .. } => ErrorCode::BadUserInput,
         E::Plugin(p) if p.kind.code() == "PLUGIN_NOT_LOADED" => ErrorCode::NotFound,
-        E::Store(s) if matches!(s, creatorflow_store::StoreError::Db(d) if creatorflow_store::is_busy(d)) => {
+        E::Plugin(_) => ErrorCode::PluginFailed,
+        // The marketplace sent something the daemon refuses to store; the run names the record.
+        E::Record(_) | E::Refused { .. } => ErrorCode::Rejected,
+        E::Store(creatorflow_store::StoreError::Db(d)) if creatorflow_store::is_busy(d) => {
             ErrorCode::Busy
         }
         _ => ErrorCode::Internal,

@@ -355,3 +355,35 @@ async fn live_changes_send_webhooks_signed_with_the_app_secret() {
         assert!(changed.contains(&v["data"]["order_id"].as_str().expect("id").to_owned()));
     }
 }
+
+#[tokio::test]
+async fn fault_rates_are_drawn_per_call() {
+    let sim = start(SimConfig {
+        orders: 5,
+        ..SimConfig::default()
+    })
+    .await;
+    sim.set_faults(Faults {
+        rate_500: 0.5,
+        ..Faults::default()
+    });
+    let mut failed = 0;
+    for _ in 0..40 {
+        let (status, _) = call(
+            &sim,
+            "POST",
+            "/order/202309/orders/search",
+            &[],
+            Some(json!({})),
+            |_, _| {},
+        )
+        .await;
+        if status == 500 {
+            failed += 1;
+        }
+    }
+    assert!(
+        (8..=32).contains(&failed),
+        "{failed} of 40 failed at a rate of 0.5"
+    );
+}
