@@ -187,6 +187,22 @@ async fn assert_equals_truth(d: &Daemon, admin: &str, sim: &SimHandle) {
     assert_eq!(stock, expected, "available stock per SKU");
 }
 
+/// Waits until the simulated shop holds `expected` sellable units of `sku`.
+async fn wait_for_channel(sim: &SimHandle, sku: &str, expected: i64) {
+    let started = Instant::now();
+    loop {
+        let held = sim.truth(SHOP).expect("truth").stock.get(sku).copied();
+        if held == Some(expected) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{sku}: the channel holds {held:?}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_equals_the_shops_truth_and_webhooks_keep_it_current() {
     let sim = Simulator::start(
@@ -201,8 +217,17 @@ async fn backfill_equals_the_shops_truth_and_webhooks_keep_it_current() {
     .await
     .expect("simulator");
     let (d, admin, connection) = setup(&sim).await;
+    let before = sim.truth(SHOP).expect("truth");
 
     let runs = sync_now(&d, &admin, &connection).await;
+    // Let any stock push the backfill caused reach the channel, then check it caused none: a sync reads a
+    // shop, it never rewrites its stock with a half-imported count.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        sim.truth(SHOP).expect("truth"),
+        before,
+        "the backfill changed the shop"
+    );
     let entities: Vec<&str> = runs
         .as_array()
         .expect("runs")
@@ -271,6 +296,33 @@ async fn backfill_equals_the_shops_truth_and_webhooks_keep_it_current() {
         stored_stock(&d, &admin).await,
         sim.truth(SHOP).expect("truth").stock
     );
+
+    // Stock push: a change made here reaches the channel within seconds; oversold stock is pushed as 0.
+    let stock = stored_stock(&d, &admin).await;
+    let (sku, available) = stock
+        .iter()
+        .next()
+        .map(|(s, a)| (s.clone(), *a))
+        .expect("a SKU");
+    d.ok(
+        &admin,
+        r#"mutation($sku: String!) { adjustStock(input: {workspace: "default", sku: $sku, delta: 10, reason: "received"}) { outcome } }"#,
+        json!({"sku": sku}),
+    )
+    .await;
+    wait_for_channel(&sim, &sku, available + 10).await;
+    let (other, _) = stock
+        .iter()
+        .nth(1)
+        .map(|(s, a)| (s.clone(), *a))
+        .expect("a second SKU");
+    d.ok(
+        &admin,
+        r#"mutation($sku: String!) { setStock(input: {workspace: "default", sku: $sku, onHand: 0}) { outcome } }"#,
+        json!({"sku": other}),
+    )
+    .await;
+    wait_for_channel(&sim, &other, 0).await;
 
     // Forged, tampered, stale and foreign deliveries: 401 and nothing stored.
     let before = stored_orders(&d, &admin).await;

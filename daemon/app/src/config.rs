@@ -292,6 +292,10 @@ pub struct SyncConfig {
     pub retry_base_ms: u64,
     /// Largest webhook body accepted, in bytes.
     pub webhook_max_body_bytes: u64,
+    /// Whether stock changes are pushed to every connected channel that pushes stock.
+    pub push_stock: bool,
+    /// Milliseconds stock changes are gathered before one push per connection.
+    pub push_debounce_ms: u64,
 }
 
 impl Default for SyncConfig {
@@ -303,6 +307,8 @@ impl Default for SyncConfig {
             max_attempts: 6,
             retry_base_ms: 250,
             webhook_max_body_bytes: 1 << 20,
+            push_stock: true,
+            push_debounce_ms: 500,
         }
     }
 }

@@ -182,6 +182,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let metrics = install_metrics()?;
     let bus = EventBus::default();
     let g = &config.graphql;
+    let bus_for_push = bus.clone();
     let ingest = Ingest::new(store.clone(), bus);
     if store.backend() == creatorflow_store::Backend::Sqlite {
         spawn_checkpointer(store.clone());
@@ -210,6 +211,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "Sync runs interrupted by the last stop; they resume from their cursors"
         ),
         Err(e) => tracing::warn!(error = %e, "Cannot close interrupted sync runs"),
+    }
+    if config.sync.push_stock {
+        sync.spawn_stock_push(
+            &bus_for_push,
+            Duration::from_millis(config.sync.push_debounce_ms),
+        );
     }
     if config.sync.scheduled {
         sync.spawn_scheduler(

@@ -3,6 +3,7 @@
 //! and a restart resumes from the last committed page. Webhooks take the same path one delivery at a time.
 
 pub mod map;
+mod push;
 mod schedule;
 mod webhook;
 
