@@ -12,7 +12,7 @@ impl MigrationName for Migration {
 }
 
 /// Columns added to existing tables: (table, column, definition).
-fn added_columns() -> Vec<(&'static str, ColumnDef)> {
+pub(crate) fn added_columns() -> Vec<(&'static str, ColumnDef)> {
     vec![
         (
             "connections",
@@ -69,6 +69,49 @@ fn added_columns() -> Vec<(&'static str, ColumnDef)> {
     ]
 }
 
+/// The `webhook_deliveries` table.
+pub(crate) fn webhook_deliveries() -> TableCreateStatement {
+    let id = |name: &str| Alias::new(name);
+    Table::create()
+        .table(id("webhook_deliveries"))
+        .col(
+            ColumnDef::new(id("id"))
+                .big_integer()
+                .not_null()
+                .auto_increment()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(id("workspace_id")).big_integer().not_null())
+        .col(ColumnDef::new(id("connection_id")).big_integer().not_null())
+        .col(ColumnDef::new(id("delivery_id")).string().null())
+        .col(ColumnDef::new(id("topic")).string().null())
+        .col(ColumnDef::new(id("outcome")).string().not_null())
+        .col(ColumnDef::new(id("status_code")).integer().not_null())
+        .col(ColumnDef::new(id("records")).big_integer().not_null())
+        .col(ColumnDef::new(id("latency_us")).big_integer().not_null())
+        .col(ColumnDef::new(id("error")).text().null())
+        .col(
+            ColumnDef::new(id("received_at"))
+                .timestamp_with_time_zone()
+                .not_null(),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .name("fk_webhook_deliveries_workspace_id")
+                .from(id("webhook_deliveries"), id("workspace_id"))
+                .to(id("workspaces"), id("id"))
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .name("fk_webhook_deliveries_connection_id")
+                .from(id("webhook_deliveries"), id("connection_id"))
+                .to(id("connections"), id("id"))
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .to_owned()
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -82,49 +125,8 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager.create_table(webhook_deliveries()).await?;
         let id = |name: &str| Alias::new(name);
-        manager
-            .create_table(
-                Table::create()
-                    .table(id("webhook_deliveries"))
-                    .col(
-                        ColumnDef::new(id("id"))
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(id("workspace_id")).big_integer().not_null())
-                    .col(ColumnDef::new(id("connection_id")).big_integer().not_null())
-                    .col(ColumnDef::new(id("delivery_id")).string().null())
-                    .col(ColumnDef::new(id("topic")).string().null())
-                    .col(ColumnDef::new(id("outcome")).string().not_null())
-                    .col(ColumnDef::new(id("status_code")).integer().not_null())
-                    .col(ColumnDef::new(id("records")).big_integer().not_null())
-                    .col(ColumnDef::new(id("latency_us")).big_integer().not_null())
-                    .col(ColumnDef::new(id("error")).text().null())
-                    .col(
-                        ColumnDef::new(id("received_at"))
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_webhook_deliveries_workspace_id")
-                            .from(id("webhook_deliveries"), id("workspace_id"))
-                            .to(id("workspaces"), id("id"))
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_webhook_deliveries_connection_id")
-                            .from(id("webhook_deliveries"), id("connection_id"))
-                            .to(id("connections"), id("id"))
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .to_owned(),
-            )
-            .await?;
         for (name, cols) in [
             (
                 "idx_webhook_deliveries_connection_received",
