@@ -390,3 +390,109 @@ async fn invalid_workspace_input_is_rejected_with_the_field_named() {
     }
     assert_eq!(workspace_count(&d).await, 1);
 }
+
+#[tokio::test]
+async fn admins_manage_tokens_over_graphql_and_the_secret_is_shown_once() {
+    let d = Daemon::start();
+    let admin = d.admin_token();
+    let data = d
+        .ok(
+            &admin,
+            r#"mutation { createToken(name: "dashboard", role: "analyst", workspaces: ["default"]) {
+                 secret token { id name role global workspaces prefix revokedAt } } }"#,
+            json!({}),
+        )
+        .await;
+    let created = &data["createToken"];
+    let secret = created["secret"].as_str().expect("secret").to_owned();
+    let id = created["token"]["id"].as_str().expect("id").to_owned();
+    assert!(secret.starts_with("cf_"), "{created}");
+    assert_eq!(created["token"]["role"], "analyst");
+    assert_eq!(created["token"]["global"], false);
+    assert_eq!(created["token"]["workspaces"], json!(["default"]));
+    assert!(secret.starts_with(created["token"]["prefix"].as_str().expect("prefix")));
+
+    // The new secret works, inside its scope and role.
+    let data = d.ok(&secret, "{ viewer { role global } }", json!({})).await;
+    assert_eq!(data["viewer"], json!({"role": "analyst", "global": false}));
+    let (_, body) = d
+        .gql(
+            Some(&secret),
+            r#"mutation { createToken(name: "x", role: "admin") { secret } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+
+    // Listed without its secret.
+    let (_, body) = d
+        .gql(
+            Some(&admin),
+            "{ tokens { id name role revokedAt } }",
+            json!({}),
+        )
+        .await;
+    assert!(!body.to_string().contains(&secret));
+    assert!(
+        body["data"]["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .any(|t| t["id"] == id.as_str())
+    );
+
+    // Bad input is refused and creates nothing.
+    let before = d.ok(&admin, "{ tokens { id } }", json!({})).await["tokens"]
+        .as_array()
+        .expect("tokens")
+        .len();
+    for (query, field) in [
+        (
+            r#"mutation { createToken(name: "x", role: "owner", workspaces: ["default"]) { secret } }"#,
+            "role",
+        ),
+        (
+            r#"mutation { createToken(name: "x", role: "analyst") { secret } }"#,
+            "",
+        ),
+        (
+            r#"mutation { createToken(name: " ", role: "admin") { secret } }"#,
+            "name",
+        ),
+        (
+            r#"mutation { createToken(name: "x", role: "admin", workspaces: []) { secret } }"#,
+            "workspaces",
+        ),
+    ] {
+        let (_, body) = d.gql(Some(&admin), query, json!({})).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{query}: {body}");
+        if !field.is_empty() {
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+        }
+    }
+    let after = d.ok(&admin, "{ tokens { id } }", json!({})).await["tokens"]
+        .as_array()
+        .expect("tokens")
+        .len();
+    assert_eq!(before, after);
+
+    // Revoked: the secret stops working at once; revoking again reports false.
+    let data = d
+        .ok(
+            &admin,
+            r#"mutation($id: ID!) { revokeToken(id: $id) }"#,
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(data["revokeToken"], true);
+    let (status, body) = d.gql(Some(&secret), "{ viewer { role } }", json!({})).await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
+    let data = d
+        .ok(
+            &admin,
+            r#"mutation($id: ID!) { revokeToken(id: $id) }"#,
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(data["revokeToken"], false);
+}

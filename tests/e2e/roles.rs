@@ -153,6 +153,16 @@ fn table() -> Vec<(&'static str, Policy, String)> {
             ),
         ),
         (
+            "createToken",
+            Policy::GlobalAdmin,
+            r#"mutation { createToken(name: "x", role: "admin") { secret } }"#.into(),
+        ),
+        (
+            "revokeToken",
+            Policy::GlobalAdmin,
+            r#"mutation { revokeToken(id: "999999") }"#.into(),
+        ),
+        (
             "revokePluginGrant",
             Policy::GlobalAdmin,
             r#"mutation { revokePluginGrant(id: "nope", hosts: ["https://x.example"]) { id } }"#

@@ -180,7 +180,26 @@ async fn assert_equals_truth(d: &Daemon, admin: &str, sim: &SimHandle) {
     let truth = truth_orders(sim);
     assert_eq!(stored.len(), truth.len(), "order count");
     for (id, expected) in &truth {
-        assert_eq!(stored.get(id), Some(expected), "order {id}");
+        if stored.get(id) != Some(expected) {
+            let data = d
+                .ok(
+                    admin,
+                    r#"{ workspace(slug: "default") { connections { syncRuns(first: 5) { entity kind records cursorBefore cursorAfter } webhookDeliveries(first: 100) { outcome topic deliveryId statusCode error } } } }"#,
+                    json!({}),
+                )
+                .await;
+            panic!(
+                "order {id}: stored {:?}, truth {expected:?}\n{data}\n{}",
+                stored.get(id),
+                sim.truth(SHOP)
+                    .expect("truth")
+                    .orders
+                    .iter()
+                    .find(|o| o["id"] == id.as_str())
+                    .cloned()
+                    .unwrap_or_default()
+            );
+        }
     }
     let stock = stored_stock(d, admin).await;
     let expected = sim.truth(SHOP).expect("truth").stock;

@@ -213,9 +213,10 @@ impl Shop {
         &self.sku(flat).seller_sku
     }
 
-    /// A time for a change made now: never earlier than the last change, so update times only grow.
+    /// A time for a change made now: the wall clock in seconds, as the real API stamps `update_time`, never
+    /// earlier than the last change. Several changes in one second share it.
     pub fn stamp(&mut self, clock: i64) -> i64 {
-        self.last_time = (self.last_time + 1).max(clock);
+        self.last_time = self.last_time.max(clock);
         self.last_time
     }
 

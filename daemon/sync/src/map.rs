@@ -1,6 +1,7 @@
-//! Connector records become ingest events. Each event's source id is the record's identity plus its
-//! `updated_at`, so reading the same state twice (overlapping windows, redelivered webhooks) is a duplicate and
-//! an older state than the stored one is stale: both change nothing.
+//! Connector records become ingest events. Each event's source id is the record's identity, its
+//! `updated_at` and a digest of its content, so reading the same state twice (overlapping windows, redelivered
+//! webhooks) is a duplicate, an older state than the stored one is stale (both change nothing), and two
+//! different states stamped in the same second (channels keep seconds) are both applied.
 
 use chrono::{DateTime, Utc};
 use creatorflow_core::ingest::{
@@ -92,7 +93,12 @@ pub fn events(
                     .map(|(_, v)| v.updated_at)
                     .fold(p.updated_at, DateTime::max);
                 out.push(event(
-                    format!("product:{}:{}", p.external_id, updated.timestamp_micros()),
+                    format!(
+                        "product:{}:{}:{}",
+                        p.external_id,
+                        updated.timestamp_micros(),
+                        digest(&payload)
+                    ),
                     updated,
                     Payload::ProductUpserted(payload),
                 ));
@@ -246,6 +252,13 @@ pub fn events(
         }
     }
     Ok(out)
+}
+
+/// A short, stable digest of a record's content (SHA-256 of its JSON, first 8 bytes in hex).
+fn digest(value: &impl serde::Serialize) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    hex::encode(&Sha256::digest(&json)[..8])
 }
 
 /// Where a channel status puts an order here. Statuses before shipping are `paid` (the channel took the

@@ -6,6 +6,7 @@ mod plugins;
 mod stock;
 mod subscription;
 mod sync;
+mod tokens;
 mod types;
 mod workspace;
 
@@ -16,7 +17,11 @@ pub use types::PageLimits;
 pub(crate) use types::set_unspecified_first;
 
 #[derive(MergedObject, Default)]
-pub struct Query(workspace::WorkspaceQuery, plugins::PluginQuery);
+pub struct Query(
+    workspace::WorkspaceQuery,
+    plugins::PluginQuery,
+    tokens::TokenQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -24,6 +29,7 @@ pub struct Mutation(
     ingest::IngestMutation,
     plugins::PluginMutation,
     sync::SyncMutation,
+    tokens::TokenMutation,
 );
 
 #[derive(MergedSubscription, Default)]
