@@ -1120,3 +1120,20 @@ async fn transfers_move_stock_between_locations() {
         assert_eq!(env.ingest.verify_inventory().await.expect("v"), vec![]);
     }
 }
+
+/// Channels stamp `updated_at` in whole seconds: a later state with the same stamp (an order paid and
+/// cancelled within one second) is applied, not taken for stale.
+#[tokio::test]
+async fn a_later_state_stamped_in_the_same_second_is_applied() {
+    for db in backends() {
+        let env = env(&db).await;
+        env.ok(order_payload("o1", OrderStatus::Paid, 2, 5)).await;
+        let mut cancelled = order_payload("o1", OrderStatus::Cancelled, 2, 5);
+        if let Payload::OrderUpserted(o) = &mut cancelled {
+            o.cancelled_at = Some(t(5));
+        }
+        assert_eq!(env.ok(cancelled).await, Outcome::Applied);
+        assert_eq!(env.levels().await, (10, 0), "the cancelled order holds no stock");
+        env.assert_consistent().await;
+    }
+}
