@@ -1133,7 +1133,11 @@ async fn a_later_state_stamped_in_the_same_second_is_applied() {
             o.cancelled_at = Some(t(5));
         }
         assert_eq!(env.ok(cancelled).await, Outcome::Applied);
-        assert_eq!(env.levels().await, (10, 0), "the cancelled order holds no stock");
+        assert_eq!(
+            env.levels().await,
+            (10, 0),
+            "the cancelled order holds no stock"
+        );
         env.assert_consistent().await;
     }
 }

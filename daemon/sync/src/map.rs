@@ -75,9 +75,10 @@ pub fn events(
                 let payload = order(o).map_err(|m| fail(&o.external_id, m))?;
                 out.push(event(
                     format!(
-                        "order:{}:{}",
+                        "order:{}:{}:{}",
                         o.external_id,
-                        o.updated_at.timestamp_micros()
+                        o.updated_at.timestamp_micros(),
+                        digest(o)
                     ),
                     o.updated_at,
                     Payload::OrderUpserted(payload),
