@@ -1,5 +1,5 @@
-//! Connector records become ingest events. Each event's source id is the record's identity, its
-//! `updated_at` and a digest of its content, so reading the same state twice (overlapping windows, redelivered
+//! Connector records become ingest events. Each event's source id is the record's identity, its time
+//! where it has one, and a digest of its content, so reading the same state twice (overlapping windows, redelivered
 //! webhooks) is a duplicate, an older state than the stored one is stale (both change nothing), and two
 //! different states stamped in the same second (channels keep seconds) are both applied.
 
@@ -157,7 +157,7 @@ pub fn events(
             Record::Shipment(s) => {
                 let at = s.shipped_at.or(s.delivered_at).unwrap_or_else(Utc::now);
                 out.push(event(
-                    format!("shipment:{}:{}", s.external_id, s.status),
+                    format!("shipment:{}:{}", s.external_id, digest(s)),
                     at,
                     Payload::ShipmentRecorded(ShipmentRecord {
                         order_external_id: s.order_id.clone(),
@@ -201,7 +201,7 @@ pub fn events(
             Record::AdSpend(a) => {
                 let count = |n: Option<u64>| i64::try_from(n.unwrap_or(0)).unwrap_or(i64::MAX);
                 out.push(event(
-                    format!("ad:{}:{}", a.external_id, a.spend.minor),
+                    format!("ad:{}:{}", a.external_id, digest(a)),
                     a.day,
                     Payload::AdSpendRecorded(AdSpend {
                         campaign_external_id: a.campaign_id.clone(),
@@ -230,9 +230,10 @@ pub fn events(
                 };
                 out.push(event(
                     format!(
-                        "content:{}:{}",
+                        "content:{}:{}:{}",
                         c.external_id,
-                        c.observed_at.timestamp_micros()
+                        c.observed_at.timestamp_micros(),
+                        digest(c)
                     ),
                     c.observed_at,
                     Payload::ContentMetricsRecorded(ContentMetrics {
@@ -382,4 +383,82 @@ fn product(
             })
             .collect::<Result<_, String>>()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use creatorflow_core::Currency;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").expect("USD"))
+    }
+
+    fn order(status: model::OrderStatus) -> Record {
+        let at = DateTime::from_timestamp(1_796_493_982, 0).expect("time");
+        Record::Order(model::Order {
+            external_id: "576-1".into(),
+            status,
+            raw_status: format!("{status:?}"),
+            customer_id: Some("buyer-1".into()),
+            created_at: at,
+            updated_at: at,
+            lines: vec![model::OrderLine {
+                external_id: "576-1-1".into(),
+                sku: "SKU-1".into(),
+                product_id: None,
+                variant_id: None,
+                title: "Tee".into(),
+                quantity: 1,
+                unit_price: usd(1_000),
+                discount: usd(0),
+                tax: usd(0),
+                condition: None,
+            }],
+            subtotal: usd(1_000),
+            discount: usd(0),
+            shipping: usd(0),
+            tax: usd(0),
+            fees: usd(0),
+            total: usd(1_000),
+        })
+    }
+
+    fn id(record: Record) -> String {
+        let target = Target {
+            workspace_id: WorkspaceId(1),
+            connection_id: ConnectionId(1),
+        };
+        let events = events(target, &[record], &Reserved::new()).expect("maps");
+        events[0].source_event_id.clone()
+    }
+
+    /// Channels stamp changes in whole seconds: two states of one order in the same second must not be
+    /// taken for one redelivered state, while the same state read twice must be.
+    #[test]
+    fn states_in_the_same_second_differ_and_a_state_read_twice_does_not() {
+        let paid = id(order(model::OrderStatus::AwaitingShipment));
+        let cancelled = id(order(model::OrderStatus::Cancelled));
+        assert_ne!(paid, cancelled);
+        assert_eq!(cancelled, id(order(model::OrderStatus::Cancelled)));
+    }
+
+    #[test]
+    fn shipments_with_a_new_tracking_number_are_new_events() {
+        let shipment = |tracking: &str| {
+            Record::Shipment(model::Shipment {
+                external_id: "pkg-1".into(),
+                order_id: "576-1".into(),
+                carrier: Some("USPS".into()),
+                tracking_number: Some(tracking.into()),
+                status: "in_transit".into(),
+                shipped_at: DateTime::from_timestamp(1_796_493_982, 0),
+                delivered_at: None,
+                cost: None,
+                lines: Vec::new(),
+            })
+        };
+        assert_ne!(id(shipment("1Z1")), id(shipment("1Z2")));
+        assert_eq!(id(shipment("1Z1")), id(shipment("1Z1")));
+    }
 }
