@@ -220,10 +220,17 @@ impl SyncEngine {
             records: 0,
             applied: 0,
         };
+        // Units held by open orders, read once per stock run rather than once per page (a stock run over a
+        // large catalogue has many pages).
+        let reserved = if entity == Entity::Stock {
+            self.reserved(opened.target.workspace_id).await?
+        } else {
+            map::Reserved::new()
+        };
         let outcome = async {
             loop {
                 let page = self.page(&opened, entity, cursor.as_deref()).await?;
-                let applied = self.commit(&opened, &run, entity, &page).await?;
+                let applied = self.commit(&opened, &run, entity, &page, &reserved).await?;
                 report.pages += 1;
                 report.records += page.records.len() as u64;
                 report.applied += applied;
@@ -346,13 +353,9 @@ impl SyncEngine {
         run: &sync_run::Model,
         entity: Entity,
         page: &Page,
+        reserved: &map::Reserved,
     ) -> Result<u64, SyncError> {
-        let reserved = if entity == Entity::Stock {
-            self.reserved(opened.target.workspace_id).await?
-        } else {
-            map::Reserved::new()
-        };
-        let events = map::events(opened.target, &page.records, &reserved)?;
+        let events = map::events(opened.target, &page.records, reserved)?;
         let target = opened.target;
         let name = entity_name(entity);
         let next = page.next_cursor.clone();

@@ -97,7 +97,15 @@ impl SyncEngine {
             let id = creatorflow_core::ConnectionId(model.id);
             // Until a connection's stock has been read once, the ledger does not know the channel's count
             // yet: pushing would overwrite the shop with a half-imported number.
-            if !matches!(self.store().cursor(id, "stock").await, Ok(Some(_))) {
+            if !matches!(
+                self.store()
+                    .cursor(
+                        id,
+                        crate::entity_name(creatorflow_plugin_host::model::Entity::Stock)
+                    )
+                    .await,
+                Ok(Some(_))
+            ) {
                 continue;
             }
             let Ok(opened) = self.open(id).await else {

@@ -48,18 +48,17 @@ impl SyncEngine {
         let id = delivery.connection_id;
         let mut parsed: Option<(String, String)> = None;
         let mut records = 0i64;
+        let mut workspace = None;
         let reply = self
-            .handle_webhook(&delivery, &mut parsed, &mut records)
+            .handle_webhook(&delivery, &mut workspace, &mut parsed, &mut records)
             .await;
         metrics::counter!("creatorflow_webhooks_total", "outcome" => reply.outcome).increment(1);
-        if reply.outcome != "unknown_connection"
-            && let Ok(Some(model)) = self.store().connection_by_id(id).await
-        {
+        if let Some(workspace_id) = workspace {
             let (delivery_id, topic) = parsed.unzip();
             let recorded = self
                 .store()
                 .record_delivery(NewDelivery {
-                    workspace_id: creatorflow_core::WorkspaceId(model.workspace_id),
+                    workspace_id,
                     connection_id: id,
                     delivery_id,
                     topic,
@@ -81,6 +80,7 @@ impl SyncEngine {
     async fn handle_webhook(
         &self,
         delivery: &Delivery,
+        workspace: &mut Option<creatorflow_core::WorkspaceId>,
         parsed: &mut Option<(String, String)>,
         records: &mut i64,
     ) -> WebhookReply {
@@ -89,8 +89,16 @@ impl SyncEngine {
             Err(SyncError::NotFound(_)) => {
                 return WebhookReply::new(404, "unknown_connection", "no such connection");
             }
-            Err(e) => return WebhookReply::new(503, "failed", e.to_string()),
+            Err(e) => {
+                // The connection exists but cannot be served (plugin not loaded, bad settings): still recorded.
+                if let Ok(Some(model)) = self.store().connection_by_id(delivery.connection_id).await
+                {
+                    *workspace = Some(creatorflow_core::WorkspaceId(model.workspace_id));
+                }
+                return WebhookReply::new(503, "failed", e.to_string());
+            }
         };
+        *workspace = Some(opened.target.workspace_id);
         if opened.model.status != "active" {
             return WebhookReply::new(409, "paused", "the connection is paused");
         }
