@@ -151,8 +151,22 @@ pub async fn prepare_store(config: &Config) -> anyhow::Result<Store> {
     init_cli_tracing(config);
     let store = open_store(config).await?;
     store.migrate().await.context("migrations failed")?;
+    run_maintenance(&Ingest::new(store.clone(), EventBus::default())).await?;
     ensure_default_workspace(&store).await?;
     Ok(store)
+}
+
+/// Work migrations left for the write path (e.g. rebuilding rollups whose shape changed), before serving.
+pub async fn run_maintenance(ingest: &Ingest) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let done = ingest
+        .run_maintenance()
+        .await
+        .context("maintenance after migration failed")?;
+    for task in done {
+        tracing::info!(task, elapsed_ms = started.elapsed().as_millis() as u64, "Maintenance task done");
+    }
+    Ok(())
 }
 
 fn install_metrics() -> anyhow::Result<PrometheusHandle> {
@@ -172,7 +186,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.database.migrate_on_start {
         store.migrate().await.context("migrations failed")?;
     }
-    match store.pending_migrations().await? {
+    let pending = store.pending_migrations().await?;
+    match pending {
         0 => bootstrap(&config, &store).await?,
         pending => tracing::warn!(
             pending,
@@ -184,6 +199,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let g = &config.graphql;
     let bus_for_push = bus.clone();
     let ingest = Ingest::new(store.clone(), bus);
+    if pending == 0 {
+        run_maintenance(&ingest).await?;
+    }
     if store.backend() == creatorflow_store::Backend::Sqlite {
         spawn_checkpointer(store.clone());
     }

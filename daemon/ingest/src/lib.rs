@@ -445,6 +445,27 @@ impl Ingest {
         let _guard = self.lock().await;
         verify::rebuild_rollups(self.store.db()).await
     }
+
+    /// Runs the tasks migrations left for the write path (e.g. a rollup rebuild after the rollups changed
+    /// shape) and returns their names. A task is removed only once it has run, so a stop halfway reruns it.
+    pub async fn run_maintenance(&self) -> Result<Vec<String>, IngestError> {
+        use creatorflow_store::entity::maintenance_task;
+        use sea_orm::{EntityTrait, ModelTrait};
+        let tasks = maintenance_task::Entity::find().all(self.store.db()).await?;
+        let mut done = Vec::new();
+        for task in tasks {
+            match task.name.as_str() {
+                creatorflow_store::migration::REBUILD_ROLLUPS => self.rebuild_rollups().await?,
+                other => {
+                    tracing::warn!(task = other, "Unknown maintenance task left as it is");
+                    continue;
+                }
+            }
+            done.push(task.name.clone());
+            task.delete(self.store.db()).await?;
+        }
+        Ok(done)
+    }
 }
 
 /// Decodes `data` as an `ingestEvents` item's payload and validates the event, as the API does before anything

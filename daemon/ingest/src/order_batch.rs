@@ -11,7 +11,7 @@ use crate::inventory::{
 };
 use crate::orders::{StockState, email_hash, publish_order, set_status_time, target};
 use crate::rollup::{
-    OrderContribution, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, add_signed,
+    OrderContribution, OrderSums, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, add_signed,
     checked_line_sums, customer_delta, orders_row, overflow, sales_row, sum_i64,
 };
 use crate::settings::Settings;
@@ -123,7 +123,7 @@ struct Run<'a> {
     alerts: Vec<alert_event::Model>,
     /// Stored alerts resolved by this run: (workspace, kind, subject, at).
     resolves: Vec<(i64, String, String, DateTime<Utc>)>,
-    orders_hourly: HashMap<OrdersKey, [i64; 9]>,
+    orders_hourly: HashMap<OrdersKey, OrderSums>,
     sales_hourly: HashMap<SalesKey, (Option<i64>, [i64; 5])>,
     ids: Ids,
 }

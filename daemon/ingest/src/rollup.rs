@@ -15,8 +15,10 @@ pub(crate) fn sum_i64(col: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::s
     Func::cast_as(Func::sum(Expr::col(col)), Alias::new("BIGINT")).into()
 }
 
-pub(crate) fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.duration_trunc(Duration::hours(1)).unwrap_or(t)
+/// The rollups' bucket: the quarter hour (UTC) `t` falls in. Every zone in use is offset from UTC by a
+/// multiple of 15 minutes, so a local hour, day, week or month is an exact union of these buckets.
+pub(crate) fn bucket_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::minutes(15)).unwrap_or(t)
 }
 
 /// What one order adds to `orders_hourly`.
@@ -33,12 +35,17 @@ pub(crate) struct OrderContribution {
     pub total: i64,
     pub fees: i64,
     pub refunded: i64,
+    pub fulfilled: bool,
+    pub delivered: bool,
+    pub ship_secs: i64,
+    pub deliver_secs: i64,
 }
 
 impl OrderContribution {
     pub fn of(o: &order::Model) -> Self {
+        let since_placed = |t: Option<DateTime<Utc>>| t.map(|t| (t - o.placed_at).num_seconds());
         Self {
-            hour: hour_of(o.placed_at),
+            hour: bucket_of(o.placed_at),
             connection_id: o.connection_id,
             currency: o.currency.clone(),
             cancelled: o.status == "cancelled",
@@ -49,6 +56,10 @@ impl OrderContribution {
             total: o.total_minor,
             fees: o.fees_minor,
             refunded: o.refunded_minor,
+            fulfilled: o.fulfilled_at.is_some(),
+            delivered: o.delivered_at.is_some(),
+            ship_secs: since_placed(o.fulfilled_at).unwrap_or(0),
+            deliver_secs: since_placed(o.delivered_at).unwrap_or(0),
         }
     }
 
@@ -58,9 +69,14 @@ impl OrderContribution {
     }
 }
 
-/// An `orders_hourly` row: (workspace, hour, connection, currency).
+/// How many summed columns an `orders_hourly` row has.
+pub(crate) const ORDER_SUMS: usize = 14;
+/// The summed columns of an `orders_hourly` row, in the order of [`orders_row`].
+pub(crate) type OrderSums = [i64; ORDER_SUMS];
+
+/// An `orders_hourly` row: (workspace, quarter hour, connection, currency).
 pub(crate) type OrdersKey = (i64, DateTime<Utc>, i64, String);
-/// A `sales_hourly` row: (workspace, hour, connection, SKU, currency).
+/// A `sales_hourly` row: (workspace, quarter hour, connection, SKU, currency).
 pub(crate) type SalesKey = (i64, DateTime<Utc>, i64, String, String);
 
 impl OrderContribution {
@@ -78,11 +94,18 @@ impl OrderContribution {
         )
     }
 
-    /// What the order adds to its `orders_hourly` row, in the column order of [`orders_row`].
-    pub fn sums(&self) -> [i64; 9] {
+    /// What the order adds to its `orders_hourly` row, in the column order of [`orders_row`]. A cancelled
+    /// order adds to the two counts only, so every other column is about the orders that count.
+    pub fn sums(&self) -> OrderSums {
+        if self.cancelled {
+            let mut s = [0; ORDER_SUMS];
+            s[0] = 1;
+            s[1] = 1;
+            return s;
+        }
         [
             1,
-            i64::from(self.cancelled),
+            0,
             self.subtotal,
             self.discount,
             self.shipping,
@@ -90,6 +113,11 @@ impl OrderContribution {
             self.total,
             self.fees,
             self.refunded,
+            i64::from(self.fulfilled),
+            i64::from(self.delivered),
+            i64::from(self.refunded > 0),
+            self.ship_secs,
+            self.deliver_secs,
         ]
     }
 }
@@ -158,7 +186,7 @@ fn signed<const N: usize>(v: [i64; N], sign: i64, what: &str) -> Result<[i64; N]
 
 pub(crate) fn orders_row(
     (ws, hour, conn, currency): OrdersKey,
-    s: [i64; 9],
+    s: OrderSums,
 ) -> orders_hourly::ActiveModel {
     orders_hourly::ActiveModel {
         workspace_id: Set(ws),
@@ -174,6 +202,11 @@ pub(crate) fn orders_row(
         total_minor: Set(s[6]),
         fees_minor: Set(s[7]),
         refunded_minor: Set(s[8]),
+        fulfilled_orders: Set(s[9]),
+        delivered_orders: Set(s[10]),
+        refunded_orders: Set(s[11]),
+        ship_secs: Set(s[12]),
+        deliver_secs: Set(s[13]),
         ..Default::default()
     }
 }
@@ -218,6 +251,11 @@ pub(crate) async fn add_orders_rows(
             O::TotalMinor,
             O::FeesMinor,
             O::RefundedMinor,
+            O::FulfilledOrders,
+            O::DeliveredOrders,
+            O::RefundedOrders,
+            O::ShipSecs,
+            O::DeliverSecs,
         ],
     );
     bulk::insert(db, rows, Some(on_conflict)).await?;

@@ -2,7 +2,7 @@
 //! aggregates against raw orders. The same computations rebuild them.
 
 use crate::IngestError;
-use crate::rollup::{
+use crate::rollup::{self,
     OrderContribution, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, line_sums, orders_row,
     sales_row, sum_i64,
 };
@@ -138,7 +138,7 @@ pub struct RollupDrift {
 }
 
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
-struct OrderSums([i64; 9]);
+struct OrderSums(rollup::OrderSums);
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
 struct SalesSums([i64; 5]);
 #[derive(Default, Debug, Clone, PartialEq, Eq)]
@@ -236,6 +236,11 @@ pub(crate) async fn rollups(db: &DatabaseConnection) -> Result<Vec<RollupDrift>,
             r.total_minor,
             r.fees_minor,
             r.refunded_minor,
+            r.fulfilled_orders,
+            r.delivered_orders,
+            r.refunded_orders,
+            r.ship_secs,
+            r.deliver_secs,
         ]);
         if sums != OrderSums::default() {
             stored_orders.insert((r.workspace_id, r.hour, r.connection_id, r.currency), sums);

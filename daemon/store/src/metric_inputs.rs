@@ -9,7 +9,7 @@ use crate::entity::{
     ad_spend_daily, brand, connection, inventory_ledger, inventory_level, order, order_line,
     orders_hourly, product, sales_hourly, shipment, variant,
 };
-use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use creatorflow_core::Timezone;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -287,10 +287,9 @@ pub struct Range {
 /// Loads the rows of `grain` for the workspace over `[from, to)`. `tz` is the workspace's IANA zone (day
 /// buckets are local days).
 ///
-/// The rollups are kept per UTC hour, so day and variant rows count an hour when it *starts* inside the
-/// range, and a day row gets the hour by the local day of its start. For zones whose offset is a whole number
-/// of hours and ranges on hour boundaries (local midnights, usually) that is exact; in zones such as
-/// Asia/Kolkata an hour straddling local midnight falls on the day it starts in.
+/// The rollups are kept per UTC quarter hour, so day and variant rows count a quarter when it *starts*
+/// inside the range, and a day row gets it by the local day of its start. Every zone in use is offset by a
+/// multiple of 15 minutes, so for ranges on local midnights (or any quarter hour) that is exact.
 pub async fn load(
     db: &impl ConnectionTrait,
     workspace_id: i64,
@@ -409,16 +408,6 @@ fn bucket_start(bucket: i64, secs: i64) -> Result<DateTime<Utc>, DbErr> {
         .ok_or_else(|| DbErr::Custom(format!("time bucket {bucket} is out of range")))
 }
 
-/// The first whole hour at or after `t`; rollup hours in `[from, to)` are those in `[ceil(from), ceil(to))`.
-fn ceil_hour(t: DateTime<Utc>) -> DateTime<Utc> {
-    let floor = t.duration_trunc(Duration::hours(1)).unwrap_or(t);
-    if floor == t {
-        t
-    } else {
-        floor + Duration::hours(1)
-    }
-}
-
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct DayTotals {
     orders: i64,
@@ -457,17 +446,6 @@ struct SalesHour {
     gross_minor: Option<i64>,
     discount_minor: Option<i64>,
     cogs_minor: Option<i64>,
-}
-
-/// Order-level money of cancelled orders per UTC hour of placement.
-#[derive(FromQueryResult)]
-struct CancelledHour {
-    bucket: i64,
-    currency: String,
-    refunded_minor: Option<i64>,
-    fees_minor: Option<i64>,
-    shipping_charged_minor: Option<i64>,
-    tax_minor: Option<i64>,
 }
 
 #[derive(FromQueryResult)]
@@ -527,40 +505,6 @@ async fn days(
         t.fees += h.fees_minor.unwrap_or(0);
         t.shipping_charged += h.shipping_charged_minor.unwrap_or(0);
         t.tax += h.tax_minor.unwrap_or(0);
-    }
-
-    // `orders_hourly` keeps the money of cancelled orders too, while `sales_hourly` drops their lines. Taking
-    // it back out keeps every money column about the same orders, so a cancelled and refunded order does not
-    // turn into negative revenue. Cancelled orders are few, so this stays a small query.
-    use order::Column as O;
-    let placed_hour = epoch_bucket(backend, r#""orders"."placed_at""#, 3600);
-    let cancelled_hours = order::Entity::find()
-        .select_only()
-        .column_as(placed_hour.clone(), "bucket")
-        .column(O::Currency)
-        .column_as(sum_i64(Expr::col(O::RefundedMinor)), "refunded_minor")
-        .column_as(sum_i64(Expr::col(O::FeesMinor)), "fees_minor")
-        .column_as(
-            sum_i64(Expr::col(O::ShippingChargedMinor)),
-            "shipping_charged_minor",
-        )
-        .column_as(sum_i64(Expr::col(O::TaxMinor)), "tax_minor")
-        .filter(O::WorkspaceId.eq(ws))
-        .filter(O::Status.eq("cancelled"))
-        .filter(O::PlacedAt.gte(ceil_hour(range.from)))
-        .filter(O::PlacedAt.lt(ceil_hour(range.to)))
-        .group_by(placed_hour)
-        .group_by(O::Currency)
-        .into_model::<CancelledHour>()
-        .all(db)
-        .await?;
-    for h in cancelled_hours {
-        let hour = bucket_start(h.bucket, 3600)?;
-        let t = totals.entry((local_day(hour, tz), h.currency)).or_default();
-        t.refunded -= h.refunded_minor.unwrap_or(0);
-        t.fees -= h.fees_minor.unwrap_or(0);
-        t.shipping_charged -= h.shipping_charged_minor.unwrap_or(0);
-        t.tax -= h.tax_minor.unwrap_or(0);
     }
 
     use sales_hourly::Column as SH;

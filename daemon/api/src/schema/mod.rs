@@ -1,5 +1,6 @@
 //! The GraphQL schema, split by domain. Each part owns its objects; this module only merges them.
 
+mod analytics;
 mod catalog;
 mod ingest;
 mod plugins;
@@ -19,6 +20,7 @@ pub(crate) use types::set_unspecified_first;
 #[derive(MergedObject, Default)]
 pub struct Query(
     workspace::WorkspaceQuery,
+    analytics::AnalyticsQuery,
     plugins::PluginQuery,
     tokens::TokenQuery,
 );

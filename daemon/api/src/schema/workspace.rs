@@ -183,6 +183,32 @@ impl Workspace {
         .await
     }
 
+    /// Analytics over the local days `from..=to` (in `timezone`, the workspace's zone by default): KPIs,
+    /// dashboard, customers, timing, products. Definitions: the `metrics` dictionary and docs/metrics.md.
+    #[allow(clippy::too_many_arguments)]
+    async fn analytics(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        #[graphql(default_with = "super::analytics::GranularityArg::Day")]
+        granularity: super::analytics::GranularityArg,
+        timezone: Option<String>,
+        filter: Option<super::analytics::AnalyticsFilter>,
+        compare: Option<super::analytics::ComparisonArg>,
+    ) -> Result<super::analytics::AnalyticsView> {
+        super::analytics::query(
+            self.0.id,
+            &self.0.timezone,
+            &self.0.currency,
+            from,
+            to,
+            granularity,
+            timezone,
+            filter,
+            compare,
+        )
+    }
+
     /// How the write path behaves for this workspace.
     async fn settings(&self, ctx: &Context<'_>) -> Result<super::ingest::WorkspaceSettings> {
         let store = ctx.data::<Store>()?;

@@ -17,6 +17,7 @@ pub mod ingest_event;
 pub mod inventory_ledger;
 pub mod inventory_level;
 pub mod location;
+pub mod maintenance_task;
 pub mod order;
 pub mod order_line;
 pub mod orders_hourly;

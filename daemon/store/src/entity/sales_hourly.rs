@@ -1,5 +1,5 @@
-//! `sales_hourly`: units and line revenue per workspace × UTC hour × connection × SKU × currency, maintained
-//! by the write path and rebuildable from orders.
+//! `sales_hourly`: units and line revenue per workspace × quarter hour (UTC) of the order's placement ×
+//! connection × SKU × currency, maintained by the write path and rebuildable from orders.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,6 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub workspace_id: i64,
+    /// Start of the quarter hour (UTC).
     pub hour: DateTimeUtc,
     pub connection_id: i64,
     pub sku: String,

@@ -620,6 +620,7 @@ mod tests {
     #[test]
     fn entities_match_the_migration() {
         use super::super::m20261206_000001_sync as sync;
+        use super::super::m20261207_000001_analytics as analytics;
         let mut migrated: HashMap<&str, Vec<String>> = schema()
             .iter()
             .map(|t| (t.name, shape(&t.create)))
@@ -629,7 +630,13 @@ mod tests {
             one.table(table).col(column);
             migrated.entry(table).or_default().extend(shape(&one));
         }
+        for (table, column) in analytics::added_columns() {
+            let mut one = sea_orm_migration::prelude::Table::create();
+            one.table(table).col(column);
+            migrated.entry(table).or_default().extend(shape(&one));
+        }
         migrated.insert("webhook_deliveries", shape(&sync::webhook_deliveries()));
+        migrated.insert("maintenance_tasks", shape(&analytics::maintenance_tasks()));
         for columns in migrated.values_mut() {
             columns.sort();
         }
@@ -667,6 +674,7 @@ mod tests {
             from_entity(sales_hourly::Entity),
             from_entity(orders_hourly::Entity),
             from_entity(webhook_delivery::Entity),
+            from_entity(maintenance_task::Entity),
         ];
         assert_eq!(entities.len(), migrated.len(), "one entity per table");
         for (name, mut columns) in entities {

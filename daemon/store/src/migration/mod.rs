@@ -6,6 +6,8 @@ mod m20261121_000001_domain;
 mod m20261122_000001_open_alerts;
 mod m20261205_000001_page_indexes;
 mod m20261206_000001_sync;
+pub(crate) mod m20261207_000001_analytics;
+pub use m20261207_000001_analytics::REBUILD_ROLLUPS;
 
 /// Applies every migration of this crate in order.
 pub struct Migrator;
@@ -18,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_open_alerts::Migration),
             Box::new(m20261205_000001_page_indexes::Migration),
             Box::new(m20261206_000001_sync::Migration),
+            Box::new(m20261207_000001_analytics::Migration),
         ]
     }
 }
@@ -42,6 +45,7 @@ mod tests {
             "plugins",
             "ingest_events",
             "webhook_deliveries",
+            "maintenance_tasks",
         ] {
             assert!(!manager.has_table(table).await.expect("inspect"), "{table}");
         }

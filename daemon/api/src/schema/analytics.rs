@@ -1,0 +1,937 @@
+//! Analytics over GraphQL: the metrics dictionary, and `Workspace.analytics(…)` whose fields (KPIs,
+//! dashboard, customers, timing, products, CSV export) all share one period, zone, granularity, filters
+//! and comparison. Reads only; every number comes from `creatorflow-analytics`.
+
+use super::types::{Money, row_id};
+use crate::error::{gql_error, internal};
+use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use creatorflow_analytics::kpi::{self, CurrencyKpis, Tile};
+use creatorflow_analytics::{
+    Analytics, AnalyticsError, Comparison, Filters, Granularity, METRICS, Period, Query, Unit,
+    Value, customers, products, timing,
+};
+use creatorflow_core::ErrorCode;
+use rust_decimal::Decimal;
+
+pub(crate) fn from_analytics(e: AnalyticsError) -> async_graphql::Error {
+    match e {
+        AnalyticsError::Invalid { field, message } => {
+            let err = gql_error(ErrorCode::BadUserInput, format!("{field}: {message}"));
+            err.extend_with(|_, ext| ext.set("field", field.clone()))
+        }
+        AnalyticsError::Db(e) => internal(e),
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "Granularity")]
+pub enum GranularityArg {
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "Comparison")]
+pub enum ComparisonArg {
+    /// The same number of days just before the period.
+    PreviousPeriod,
+    /// The same dates one year earlier.
+    PreviousYear,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "MetricUnitKind")]
+pub enum UnitKind {
+    Money,
+    Count,
+    Percent,
+    Ratio,
+    Hours,
+}
+
+fn unit_kind(u: Unit) -> UnitKind {
+    match u {
+        Unit::Money => UnitKind::Money,
+        Unit::Count => UnitKind::Count,
+        Unit::Percent => UnitKind::Percent,
+        Unit::Ratio => UnitKind::Ratio,
+        Unit::Hours => UnitKind::Hours,
+    }
+}
+
+/// What an analytics query is narrowed to. Empty lists mean no narrowing.
+#[derive(InputObject, Default)]
+pub struct AnalyticsFilter {
+    pub connections: Option<Vec<ID>>,
+    pub brands: Option<Vec<ID>>,
+    pub categories: Option<Vec<String>>,
+    pub skus: Option<Vec<String>>,
+    pub conditions: Option<Vec<String>>,
+    pub campaigns: Option<Vec<ID>>,
+    pub content_items: Option<Vec<ID>>,
+}
+
+fn ids(v: Option<Vec<ID>>) -> Result<Vec<i64>> {
+    v.unwrap_or_default().iter().map(row_id).collect()
+}
+
+impl AnalyticsFilter {
+    fn into_filters(self) -> Result<Filters> {
+        Ok(Filters {
+            connections: ids(self.connections)?,
+            brands: ids(self.brands)?,
+            categories: self.categories.unwrap_or_default(),
+            skus: self.skus.unwrap_or_default(),
+            conditions: self.conditions.unwrap_or_default(),
+            campaigns: ids(self.campaigns)?,
+            content_items: ids(self.content_items)?,
+        })
+    }
+}
+
+/// Builds the query of `Workspace.analytics`, naming the bad argument on error.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn query(
+    workspace_id: i64,
+    workspace_tz: &str,
+    workspace_currency: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    granularity: GranularityArg,
+    timezone: Option<String>,
+    filter: Option<AnalyticsFilter>,
+    compare: Option<ComparisonArg>,
+) -> Result<AnalyticsView> {
+    let zone = timezone.as_deref().unwrap_or(workspace_tz);
+    let tz = creatorflow_core::Timezone::parse(zone)
+        .map_err(|e| from_analytics(AnalyticsError::invalid("timezone", e.to_string())))?
+        .tz();
+    let period = Period::new(from, to).map_err(from_analytics)?;
+    Ok(AnalyticsView(Query {
+        workspace_id,
+        period,
+        tz,
+        granularity: match granularity {
+            GranularityArg::Hour => Granularity::Hour,
+            GranularityArg::Day => Granularity::Day,
+            GranularityArg::Week => Granularity::Week,
+            GranularityArg::Month => Granularity::Month,
+        },
+        filters: filter.unwrap_or_default().into_filters()?,
+        compare: compare.map(|c| match c {
+            ComparisonArg::PreviousPeriod => Comparison::PreviousPeriod,
+            ComparisonArg::PreviousYear => Comparison::PreviousYear,
+        }),
+    }, workspace_currency.to_owned()))
+}
+
+/// One entry of the metrics dictionary.
+#[derive(SimpleObject)]
+pub struct MetricInfo {
+    pub key: String,
+    pub name: String,
+    pub unit: UnitKind,
+    pub description: String,
+}
+
+#[derive(Default)]
+pub struct AnalyticsQuery;
+
+#[Object]
+impl AnalyticsQuery {
+    /// Every metric of the dictionary (docs/metrics.md), for a metric picker.
+    async fn metrics(&self) -> Vec<MetricInfo> {
+        METRICS
+            .iter()
+            .map(|m| MetricInfo {
+                key: m.key.into(),
+                name: m.name.into(),
+                unit: unit_kind(m.unit),
+                description: m.description.into(),
+            })
+            .collect()
+    }
+}
+
+/// A metric value: money as an exact amount with its currency, other units as a decimal.
+#[derive(SimpleObject, Clone)]
+pub struct MetricValue {
+    pub metric: String,
+    /// The value in the metric's unit (major units for money); null where undefined (a ratio over zero).
+    pub value: Option<Decimal>,
+    pub money: Option<Money>,
+}
+
+fn metric_value(key: &str, unit: Unit, v: Option<Value>, currency: &str) -> MetricValue {
+    let money = match (unit, v) {
+        (Unit::Money, Some(Value::Minor(m))) => Some(Money::from_minor(m, currency)),
+        _ => None,
+    };
+    MetricValue {
+        metric: key.into(),
+        value: match &money {
+            Some(m) => Some(m.amount),
+            None => v.map(|v| v.as_decimal()),
+        },
+        money,
+    }
+}
+
+/// A KPI tile: the value, the comparison period's value and the change.
+#[derive(SimpleObject)]
+pub struct KpiTile {
+    pub metric: String,
+    pub name: String,
+    pub unit: UnitKind,
+    pub value: Option<Decimal>,
+    pub previous: Option<Decimal>,
+    /// value − previous, in the metric's unit (major units for money).
+    pub change: Option<Decimal>,
+    pub change_percent: Option<Decimal>,
+    pub money: Option<Money>,
+}
+
+fn major(unit: Unit, d: Decimal, currency: &str) -> Decimal {
+    match unit {
+        Unit::Money => {
+            let exp = creatorflow_core::Currency::parse(currency)
+                .map(|c| c.exponent())
+                .unwrap_or(2);
+            let mut m = d;
+            m.set_scale(m.scale() + u32::from(exp)).ok();
+            m.normalize()
+        }
+        _ => d,
+    }
+}
+
+fn kpi_tile(t: &Tile, currency: &str) -> KpiTile {
+    let unit = t.metric.unit;
+    let v = metric_value(t.metric.key, unit, t.value, currency);
+    KpiTile {
+        metric: t.metric.key.into(),
+        name: t.metric.name.into(),
+        unit: unit_kind(unit),
+        value: v.value,
+        previous: t.previous.map(|p| major(unit, p.as_decimal(), currency)),
+        change: t.change.map(|c| major(unit, c, currency)),
+        change_percent: t.change_percent,
+        money: v.money,
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct SeriesPoint {
+    /// The bucket's first instant.
+    pub start: DateTime<Utc>,
+    /// Its local wall-clock start in the query's zone, e.g. 2026-03-08T00:00:00-05:00.
+    pub label: String,
+    pub values: Vec<MetricValue>,
+}
+
+/// The KPIs of one currency: tiles for the whole period and the series per bucket.
+#[derive(SimpleObject)]
+pub struct CurrencyReport {
+    pub currency: String,
+    pub tiles: Vec<KpiTile>,
+    pub series: Vec<SeriesPoint>,
+}
+
+fn currency_report(c: &CurrencyKpis, metrics: &[&'static creatorflow_analytics::Metric], tz: chrono_tz::Tz) -> CurrencyReport {
+    CurrencyReport {
+        currency: c.currency.clone(),
+        tiles: c.tiles.iter().map(|t| kpi_tile(t, &c.currency)).collect(),
+        series: c
+            .series
+            .iter()
+            .map(|p| SeriesPoint {
+                start: p.start,
+                label: creatorflow_analytics::period::label(p.start, tz),
+                values: metrics
+                    .iter()
+                    .zip(&p.values)
+                    .map(|(m, v)| metric_value(m.key, m.unit, *v, &c.currency))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct TopProduct {
+    pub sku: String,
+    pub title: Option<String>,
+    pub brand: Option<String>,
+    pub condition: Option<String>,
+    pub units: i64,
+    pub net_sales: Money,
+    pub cogs: Money,
+    pub gross_profit: Money,
+    /// Gross profit ÷ net sales × 100, two decimals.
+    pub margin_percent: Option<Decimal>,
+    pub on_hand: i64,
+    pub available: i64,
+    /// Units sold ÷ (units sold + on hand) × 100.
+    pub sell_through_percent: Option<Decimal>,
+    /// Available units ÷ average units sold per day in the period.
+    pub days_of_cover: Option<i64>,
+}
+
+fn pct_bp(bp: Option<i64>) -> Option<Decimal> {
+    bp.map(|b| Decimal::new(b, 2))
+}
+
+fn margin(profit: i64, sales: i64) -> Option<Decimal> {
+    (sales != 0).then(|| {
+        (Decimal::from(profit) * Decimal::ONE_HUNDRED / Decimal::from(sales))
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    })
+}
+
+fn top_product(s: &products::SkuStats, days: i64) -> TopProduct {
+    let cur = &s.currency;
+    TopProduct {
+        sku: s.sku.clone(),
+        title: s.title.clone(),
+        brand: s.brand.clone(),
+        condition: s.condition.clone(),
+        units: s.units,
+        net_sales: Money::from_minor(s.net_sales, cur),
+        cogs: Money::from_minor(s.cogs, cur),
+        gross_profit: Money::from_minor(s.profit(), cur),
+        margin_percent: margin(s.profit(), s.net_sales),
+        on_hand: s.on_hand,
+        available: s.available,
+        sell_through_percent: pct_bp(products::sell_through_bp(s.units, s.on_hand)),
+        days_of_cover: products::days_of_cover(s.available, s.units, days),
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct BrandProfit {
+    pub brand: String,
+    pub units: i64,
+    pub net_sales: Money,
+    pub cogs: Money,
+    pub gross_profit: Money,
+    pub margin_percent: Option<Decimal>,
+}
+
+#[derive(SimpleObject)]
+pub struct AgingBucket {
+    /// 0-30, 31-60, 61-90 or 90+ days since the SKU was listed.
+    pub bucket: String,
+    pub skus: i64,
+    pub units: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct ConditionStats {
+    pub condition: String,
+    pub units_sold: i64,
+    pub on_hand: i64,
+    pub sell_through_percent: Option<Decimal>,
+    /// Mean days from listing to the last sale, over the SKUs of this grade that sold in the period.
+    pub avg_days_to_sell: Option<Decimal>,
+}
+
+#[derive(SimpleObject)]
+pub struct ProductsReport {
+    pub top_by_revenue: Vec<TopProduct>,
+    pub top_by_units: Vec<TopProduct>,
+    pub top_by_profit: Vec<TopProduct>,
+    pub brands: Vec<BrandProfit>,
+    pub aging: Vec<AgingBucket>,
+    pub by_condition: Vec<ConditionStats>,
+    /// SKUs with stock and no sale for `deadStockDays`.
+    pub dead_stock: Vec<TopProduct>,
+}
+
+#[derive(SimpleObject)]
+pub struct TopCustomer {
+    pub customer_id: ID,
+    pub orders: i64,
+    pub revenue: Money,
+    /// Share of the period's customer revenue, percent with two decimals.
+    pub share_percent: Decimal,
+    pub first_order_at: DateTime<Utc>,
+    pub last_order_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct ParetoPoint {
+    pub customers_percent: i32,
+    pub revenue_percent: Decimal,
+}
+
+#[derive(SimpleObject)]
+pub struct SegmentCount {
+    pub segment: String,
+    pub customers: i64,
+    pub revenue: Money,
+}
+
+#[derive(SimpleObject)]
+pub struct RfmScore {
+    pub customer_id: ID,
+    pub recency_days: i64,
+    pub frequency: i64,
+    pub monetary: Money,
+    pub r: i32,
+    pub f: i32,
+    pub m: i32,
+    pub segment: String,
+}
+
+#[derive(SimpleObject)]
+pub struct CohortRow {
+    /// First day of the cohort's month (local).
+    pub month: NaiveDate,
+    pub customers: i64,
+    /// Customers of the cohort who ordered k months after its month, k = 0, 1, …
+    pub active: Vec<i64>,
+    /// Retention: active ÷ customers × 100.
+    pub retention_percent: Vec<Decimal>,
+    pub revenue: Vec<Money>,
+}
+
+#[derive(SimpleObject)]
+pub struct CustomersReport {
+    pub currency: String,
+    pub customers: i64,
+    pub top: Vec<TopCustomer>,
+    /// Share of revenue from the top 20 % of customers.
+    pub top20_revenue_percent: Decimal,
+    pub pareto: Vec<ParetoPoint>,
+    pub segments: Vec<SegmentCount>,
+    pub rfm: Vec<RfmScore>,
+    pub cohorts: Vec<CohortRow>,
+    /// Customers without an order for `churnDays` by the end of the period, most valuable first.
+    pub churn_risk: Vec<TopCustomer>,
+    /// Mean days between consecutive orders of repeat customers.
+    pub avg_days_between_orders: Option<Decimal>,
+    /// Historical lifetime value: mean revenue per customer up to the end of the period.
+    pub avg_lifetime_value: Option<Money>,
+}
+
+#[derive(SimpleObject)]
+pub struct HeatCell {
+    /// 0 = Monday … 6 = Sunday.
+    pub weekday: i32,
+    pub hour: i32,
+    pub orders: i64,
+    pub net_sales: Money,
+}
+
+#[derive(SimpleObject)]
+pub struct LiveSlot {
+    pub connection_id: ID,
+    pub weekday: i32,
+    pub hour: i32,
+    pub orders: i64,
+    pub net_sales: Money,
+    pub net_sales_per_hour: Money,
+}
+
+#[derive(SimpleObject)]
+pub struct TimingReport {
+    pub currency: String,
+    pub weekdays: Vec<HeatCell>,
+    pub heatmap: Vec<HeatCell>,
+    pub best_live_slots: Vec<LiveSlot>,
+}
+
+#[derive(SimpleObject)]
+pub struct LowStockItem {
+    pub sku: String,
+    pub title: Option<String>,
+    pub available: i64,
+    pub days_of_cover: Option<i64>,
+}
+
+#[derive(SimpleObject)]
+pub struct OpenAlert {
+    pub id: ID,
+    pub kind: String,
+    pub severity: String,
+    pub subject: String,
+    pub message: String,
+    pub raised_at: DateTime<Utc>,
+}
+
+/// A frontend's first paint in one round trip.
+#[derive(SimpleObject)]
+pub struct Dashboard {
+    pub kpis: Vec<CurrencyReport>,
+    pub top_products: Vec<TopProduct>,
+    pub top_customers: Vec<TopCustomer>,
+    pub low_stock: Vec<LowStockItem>,
+    pub open_alerts: Vec<OpenAlert>,
+}
+
+/// Analytics over one period; see docs/metrics.md for every definition.
+pub struct AnalyticsView(pub Query, pub String);
+
+const DASHBOARD_METRICS: [&str; 10] = [
+    "net_sales",
+    "orders",
+    "aov",
+    "units",
+    "gross_profit",
+    "net_margin",
+    "ad_spend",
+    "mer",
+    "new_customers",
+    "cancellation_rate",
+];
+
+fn engine<'a>(ctx: &Context<'a>) -> Result<&'a Analytics> {
+    ctx.data::<Analytics>()
+}
+
+fn clamp_limit(limit: i32, field: &str) -> Result<usize> {
+    if !(1..=1000).contains(&limit) {
+        return Err(from_analytics(AnalyticsError::invalid(
+            field,
+            format!("{limit} is out of range 1..=1000"),
+        )));
+    }
+    Ok(limit as usize)
+}
+
+impl AnalyticsView {
+    async fn reports(&self, ctx: &Context<'_>, keys: &[String]) -> Result<Vec<CurrencyReport>> {
+        let metrics = kpi::resolve(keys).map_err(from_analytics)?;
+        let r = kpi::kpis(engine(ctx)?, &self.0, &metrics, true)
+            .await
+            .map_err(from_analytics)?;
+        Ok(r
+            .currencies
+            .iter()
+            .map(|c| currency_report(c, &metrics, self.0.tz))
+            .collect())
+    }
+
+    /// The currency asked for, or the workspace's reporting currency.
+    fn currency(&self, currency: Option<String>) -> String {
+        currency.unwrap_or_else(|| self.1.clone()).to_uppercase()
+    }
+
+    async fn top_customers(
+        &self,
+        ctx: &Context<'_>,
+        currency: &str,
+        limit: usize,
+    ) -> Result<Vec<TopCustomer>> {
+        let book = engine(ctx)?.book(self.0.workspace_id).await.map_err(from_analytics)?;
+        let (top, _) = customers::top(
+            &book,
+            currency,
+            &self.0.filters.connections,
+            self.0.period.bounds(self.0.tz),
+            limit,
+        );
+        Ok(top
+            .into_iter()
+            .map(|(s, bp)| top_customer(&s, bp, currency))
+            .collect())
+    }
+}
+
+fn top_customer(s: &customers::CustomerStats, share_bp: i64, currency: &str) -> TopCustomer {
+    TopCustomer {
+        customer_id: ID(s.customer_id.to_string()),
+        orders: s.orders,
+        revenue: Money::from_minor(s.revenue, currency),
+        share_percent: Decimal::new(share_bp, 2),
+        first_order_at: s.first_order_at,
+        last_order_at: s.last_order_at,
+    }
+}
+
+#[Object]
+impl AnalyticsView {
+    /// KPI tiles (with the comparison, if asked) and series per bucket, per currency. `metrics` are keys
+    /// of the dictionary; all of them when omitted.
+    #[graphql(complexity = 20)]
+    async fn kpis(
+        &self,
+        ctx: &Context<'_>,
+        metrics: Option<Vec<String>>,
+    ) -> Result<Vec<CurrencyReport>> {
+        self.reports(ctx, &metrics.unwrap_or_default()).await
+    }
+
+    /// KPI tiles, the revenue/orders/profit series, top products and customers, low stock and open alerts.
+    #[graphql(complexity = 50)]
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] top: i32,
+        currency: Option<String>,
+    ) -> Result<Dashboard> {
+        let limit = clamp_limit(top, "top")?;
+        let keys: Vec<String> = DASHBOARD_METRICS
+            .iter()
+            .chain(["gross_profit"].iter())
+            .map(|s| s.to_string())
+            .collect();
+        let kpis = self.reports(ctx, &keys[..DASHBOARD_METRICS.len()]).await?;
+        let currency = match currency {
+            Some(c) => c.to_uppercase(),
+            None => kpis
+                .iter()
+                .max_by_key(|c| c.tiles.first().and_then(|t| t.value))
+                .map(|c| c.currency.clone())
+                .unwrap_or_else(|| self.1.clone()),
+        };
+        let a = engine(ctx)?;
+        let stats = products::sku_stats(a.db(), &self.0).await.map_err(from_analytics)?;
+        let days = self.0.period.days();
+        let top_products = products::top(
+            stats.iter().filter(|s| s.currency == currency).cloned().collect(),
+            products::Rank::Revenue,
+            limit,
+        )
+        .iter()
+        .map(|s| top_product(s, days))
+        .collect();
+        let mut low: Vec<LowStockItem> = stats
+            .iter()
+            .filter(|s| s.on_hand > 0 || s.units > 0)
+            .filter_map(|s| {
+                let cover = products::days_of_cover(s.available, s.units, days);
+                let low = s.available <= 0 || cover.is_some_and(|c| c < 14);
+                low.then(|| LowStockItem {
+                    sku: s.sku.clone(),
+                    title: s.title.clone(),
+                    available: s.available,
+                    days_of_cover: cover,
+                })
+            })
+            .collect();
+        low.sort_by(|a, b| {
+            a.days_of_cover
+                .unwrap_or(i64::MAX)
+                .min(a.available.max(0))
+                .cmp(&b.days_of_cover.unwrap_or(i64::MAX).min(b.available.max(0)))
+                .then(a.sku.cmp(&b.sku))
+        });
+        low.dedup_by(|a, b| a.sku == b.sku);
+        low.truncate(limit);
+        let open_alerts = open_alerts(a, self.0.workspace_id, limit).await?;
+        Ok(Dashboard {
+            top_customers: self.top_customers(ctx, &currency, limit).await?,
+            kpis,
+            top_products,
+            low_stock: low,
+            open_alerts,
+        })
+    }
+
+    /// Products and brands: top SKUs, brand profitability, stock aging, the resale view by condition and
+    /// dead stock.
+    #[graphql(complexity = 30)]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        currency: Option<String>,
+        #[graphql(default = 20)] limit: i32,
+        #[graphql(default = 90)] dead_stock_days: i32,
+    ) -> Result<ProductsReport> {
+        let limit = clamp_limit(limit, "limit")?;
+        let currency = self.currency(currency);
+        let stats = products::sku_stats(engine(ctx)?.db(), &self.0)
+            .await
+            .map_err(from_analytics)?;
+        let days = self.0.period.days();
+        let mine: Vec<products::SkuStats> = stats
+            .iter()
+            .filter(|s| s.currency == currency)
+            .cloned()
+            .collect();
+        let top = |rank| {
+            products::top(mine.clone(), rank, limit)
+                .iter()
+                .map(|s| top_product(s, days))
+                .collect()
+        };
+        let now = Utc::now();
+        let aging = products::aging(&stats, now);
+        let labels = ["0-30", "31-60", "61-90", "90+"];
+        let mut conditions: std::collections::BTreeMap<String, (i64, i64, i64, i64)> =
+            Default::default();
+        for s in &stats {
+            let Some(c) = &s.condition else { continue };
+            let e = conditions.entry(c.clone()).or_default();
+            e.0 += s.units;
+            e.1 += s.on_hand.max(0);
+            if s.units > 0
+                && let (Some(listed), Some(sold)) = (s.listed_at, s.last_sold_at)
+            {
+                e.2 += (sold - listed).num_days().max(0);
+                e.3 += 1;
+            }
+        }
+        let dead_cutoff = now - chrono::Duration::days(i64::from(dead_stock_days.max(1)));
+        let mut dead: Vec<TopProduct> = stats
+            .iter()
+            .filter(|s| s.on_hand > 0 && s.last_sold_at.is_none_or(|t| t < dead_cutoff))
+            .map(|s| top_product(s, days))
+            .collect();
+        dead.sort_by(|a, b| b.on_hand.cmp(&a.on_hand).then(a.sku.cmp(&b.sku)));
+        dead.truncate(limit);
+        Ok(ProductsReport {
+            top_by_revenue: top(products::Rank::Revenue),
+            top_by_units: top(products::Rank::Units),
+            top_by_profit: top(products::Rank::Profit),
+            brands: products::brands(&stats)
+                .into_iter()
+                .filter(|(_, c, ..)| *c == currency)
+                .map(|(brand, c, units, net, cogs)| BrandProfit {
+                    brand,
+                    units,
+                    net_sales: Money::from_minor(net, &c),
+                    cogs: Money::from_minor(cogs, &c),
+                    gross_profit: Money::from_minor(net - cogs, &c),
+                    margin_percent: margin(net - cogs, net),
+                })
+                .collect(),
+            aging: aging
+                .iter()
+                .zip(labels)
+                .map(|((skus, units), l)| AgingBucket {
+                    bucket: l.into(),
+                    skus: *skus,
+                    units: *units,
+                })
+                .collect(),
+            by_condition: conditions
+                .into_iter()
+                .map(|(condition, (sold, on_hand, days_sum, n))| ConditionStats {
+                    condition,
+                    units_sold: sold,
+                    on_hand,
+                    sell_through_percent: pct_bp(products::sell_through_bp(sold, on_hand)),
+                    avg_days_to_sell: (n > 0).then(|| {
+                        (Decimal::from(days_sum) / Decimal::from(n)).round_dp(2)
+                    }),
+                })
+                .collect(),
+            dead_stock: dead,
+        })
+    }
+
+    /// Customers: top customers, Pareto, RFM segments, monthly cohorts and churn risk, in one currency.
+    #[graphql(complexity = 30)]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        currency: Option<String>,
+        #[graphql(default = 20)] limit: i32,
+        #[graphql(default = 90)] churn_days: i32,
+    ) -> Result<CustomersReport> {
+        let limit = clamp_limit(limit, "limit")?;
+        if churn_days < 1 {
+            return Err(from_analytics(AnalyticsError::invalid(
+                "churnDays",
+                "must be at least 1",
+            )));
+        }
+        let currency = self.currency(currency);
+        let book = engine(ctx)?.book(self.0.workspace_id).await.map_err(from_analytics)?;
+        let conns = &self.0.filters.connections;
+        let (_, end) = self.0.period.bounds(self.0.tz);
+        let stats = customers::stats(&book, &currency, conns, end);
+        let mut revenues: Vec<i64> = stats.iter().map(|s| s.revenue).collect();
+        let pareto = customers::pareto(&mut revenues);
+        let rfm = customers::rfm(&stats, end);
+        let mut segments: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
+        for r in &rfm {
+            let e = segments.entry(r.segment).or_default();
+            e.0 += 1;
+            e.1 += r.monetary;
+        }
+        let mut rfm_sorted = rfm.clone();
+        rfm_sorted.sort_by(|a, b| b.monetary.cmp(&a.monetary).then(a.customer_id.cmp(&b.customer_id)));
+        rfm_sorted.truncate(limit);
+        let cohorts = customers::cohorts(&book, &currency, conns, self.0.tz, end);
+        let churn = customers::churn_risk(&stats, end, i64::from(churn_days));
+        let total: i64 = stats.iter().map(|s| s.revenue).sum();
+        let gaps: (i64, i64) = stats
+            .iter()
+            .filter(|s| s.orders > 1)
+            .fold((0, 0), |(secs, n), s| {
+                (
+                    secs + (s.last_order_at - s.first_order_at).num_seconds(),
+                    n + s.orders - 1,
+                )
+            });
+        Ok(CustomersReport {
+            customers: stats.len() as i64,
+            top: self.top_customers(ctx, &currency, limit).await?,
+            top20_revenue_percent: Decimal::new(pareto.top20_share_bp, 2),
+            pareto: pareto
+                .curve
+                .iter()
+                .map(|(p, bp)| ParetoPoint {
+                    customers_percent: *p as i32,
+                    revenue_percent: Decimal::new(*bp, 2),
+                })
+                .collect(),
+            segments: segments
+                .into_iter()
+                .map(|(s, (n, rev))| SegmentCount {
+                    segment: s.into(),
+                    customers: n,
+                    revenue: Money::from_minor(rev, &currency),
+                })
+                .collect(),
+            rfm: rfm_sorted
+                .iter()
+                .map(|r| RfmScore {
+                    customer_id: ID(r.customer_id.to_string()),
+                    recency_days: r.recency_days,
+                    frequency: r.frequency,
+                    monetary: Money::from_minor(r.monetary, &currency),
+                    r: i32::from(r.r),
+                    f: i32::from(r.f),
+                    m: i32::from(r.m),
+                    segment: r.segment.into(),
+                })
+                .collect(),
+            cohorts: cohorts
+                .iter()
+                .map(|c| CohortRow {
+                    month: c.month,
+                    customers: c.customers,
+                    active: c.months.iter().map(|m| m.0).collect(),
+                    retention_percent: c
+                        .months
+                        .iter()
+                        .map(|m| {
+                            (Decimal::from(m.0) * Decimal::ONE_HUNDRED
+                                / Decimal::from(c.customers.max(1)))
+                            .round_dp(2)
+                        })
+                        .collect(),
+                    revenue: c.months.iter().map(|m| Money::from_minor(m.1, &currency)).collect(),
+                })
+                .collect(),
+            churn_risk: churn
+                .iter()
+                .take(limit)
+                .map(|s| top_customer(s, 0, &currency))
+                .collect(),
+            avg_days_between_orders: (gaps.1 > 0).then(|| {
+                (Decimal::from(gaps.0) / Decimal::from(gaps.1) / Decimal::from(86_400)).round_dp(2)
+            }),
+            avg_lifetime_value: (!stats.is_empty()).then(|| {
+                Money::from_minor(total / stats.len() as i64, &currency)
+            }),
+            currency,
+        })
+    }
+
+    /// Revenue and orders by weekday, the hour × weekday heatmap and the best live-show slots per channel.
+    #[graphql(complexity = 20)]
+    async fn timing(
+        &self,
+        ctx: &Context<'_>,
+        currency: Option<String>,
+        #[graphql(default = 5)] slots: i32,
+    ) -> Result<TimingReport> {
+        let slots = clamp_limit(slots, "slots")?;
+        let currency = self.currency(currency);
+        let t = timing::timing(engine(ctx)?.db(), &self.0)
+            .await
+            .map_err(from_analytics)?;
+        let cell = |wd: u32, h: u32, c: &timing::Cell| HeatCell {
+            weekday: wd as i32,
+            hour: h as i32,
+            orders: c.orders,
+            net_sales: Money::from_minor(c.net_sales, &currency),
+        };
+        Ok(TimingReport {
+            weekdays: t
+                .weekdays(&currency)
+                .iter()
+                .enumerate()
+                .map(|(wd, c)| cell(wd as u32, 0, c))
+                .collect(),
+            heatmap: t
+                .heatmap
+                .get(&currency)
+                .map(|m| m.iter().map(|((wd, h), c)| cell(*wd, *h, c)).collect())
+                .unwrap_or_default(),
+            best_live_slots: t
+                .best_slots(&currency, slots)
+                .iter()
+                .map(|s| LiveSlot {
+                    connection_id: ID(s.connection_id.to_string()),
+                    weekday: s.weekday as i32,
+                    hour: s.hour as i32,
+                    orders: s.orders,
+                    net_sales: Money::from_minor(s.net_sales, &currency),
+                    net_sales_per_hour: Money::from_minor(s.net_sales_per_hour, &currency),
+                })
+                .collect(),
+            currency,
+        })
+    }
+
+    /// The KPI series as CSV: one row per bucket and currency, one column per metric (money in major
+    /// units), in the dictionary's definitions.
+    #[graphql(complexity = 20)]
+    async fn kpis_csv(&self, ctx: &Context<'_>, metrics: Option<Vec<String>>) -> Result<String> {
+        let keys = metrics.unwrap_or_default();
+        let reports = self.reports(ctx, &keys).await?;
+        let defs = kpi::resolve(&keys).map_err(from_analytics)?;
+        let mut out = String::from("bucket_start,label,currency");
+        for m in &defs {
+            out.push(',');
+            out.push_str(m.key);
+        }
+        out.push('\n');
+        for r in &reports {
+            for p in &r.series {
+                out.push_str(&format!("{},{},{}", p.start.to_rfc3339(), p.label, r.currency));
+                for v in &p.values {
+                    out.push(',');
+                    if let Some(d) = v.value {
+                        out.push_str(&d.to_string());
+                    }
+                }
+                out.push('\n');
+            }
+        }
+        Ok(out)
+    }
+}
+
+async fn open_alerts(a: &Analytics, workspace_id: i64, limit: usize) -> Result<Vec<OpenAlert>> {
+    use creatorflow_store::entity::alert_event;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let rows = alert_event::Entity::find()
+        .filter(alert_event::Column::WorkspaceId.eq(workspace_id))
+        .filter(alert_event::Column::ResolvedAt.is_null())
+        .order_by_desc(alert_event::Column::RaisedAt)
+        .limit(limit as u64)
+        .all(a.db())
+        .await
+        .map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OpenAlert {
+            id: ID(r.id.to_string()),
+            kind: r.kind,
+            severity: r.severity,
+            subject: r.subject,
+            message: r.message,
+            raised_at: r.raised_at,
+        })
+        .collect())
+}

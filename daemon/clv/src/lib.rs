@@ -1,0 +1,1 @@
+//! Customer lifetime value models.
