@@ -1,5 +1,6 @@
 //! End-to-end tests: every test drives the real daemon process through its public interfaces.
 
+mod analytics;
 mod audit;
 mod bounds;
 mod busy;

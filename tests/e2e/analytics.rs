@@ -1,0 +1,149 @@
+//! Analytics through the real daemon over HTTP: orders recorded with GraphQL come back as the dictionary's
+//! numbers in one dashboard query, in the workspace's zone, per currency, with a comparison; a scoped
+//! token sees only its workspace; bad arguments name the field.
+
+use crate::harness::{Daemon, code};
+use crate::stock::product_with_stock;
+use serde_json::{Value, json};
+
+const ORDER: &str = r#"mutation($id: String!, $at: DateTime!, $status: OrderStatusInput!, $cur: String!,
+                                $price: Decimal!, $qty: Int!, $email: String) {
+  recordOrder(input: {workspace: "default", externalId: $id, status: $status, placedAt: $at, currency: $cur,
+                      discount: "1.00", shipping: "4.00", customerEmail: $email,
+                      lines: [{sku: "TEE-1", quantity: $qty, unitPrice: $price}]}) { outcome }
+}"#;
+
+const DASHBOARD: &str = r#"query($from: Date!, $to: Date!, $tz: String, $g: Granularity) {
+  workspace(slug: "default") {
+    analytics(from: $from, to: $to, timezone: $tz, granularity: $g, compare: PREVIOUS_PERIOD) {
+      dashboard(top: 5) {
+        kpis { currency tiles { metric value previous change changePercent money { amount currency } }
+               series { label values { metric value } } }
+        topProducts { sku units netSales { amount currency } }
+        topCustomers { orders revenue { amount } sharePercent }
+        lowStock { sku available }
+        openAlerts { kind }
+      }
+      customers { customers top20RevenuePercent segments { segment customers } cohorts { month customers active } }
+      timing { heatmap { weekday hour orders } bestLiveSlots { weekday hour orders } }
+      kpisCsv(metrics: ["net_sales", "orders"])
+    }
+  }
+}"#;
+
+fn tile<'a>(report: &'a Value, currency: &str, metric: &str) -> &'a Value {
+    report["kpis"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["currency"] == currency))
+        .and_then(|c| c["tiles"].as_array())
+        .and_then(|t| t.iter().find(|t| t["metric"] == metric))
+        .unwrap_or_else(|| panic!("no {metric} tile in {currency}: {report}"))
+}
+
+#[tokio::test]
+async fn the_dashboard_answers_the_dictionary_numbers_in_one_query() {
+    let d = Daemon::start();
+    let admin = d.admin_token();
+    product_with_stock(&d, &admin, "default", "TEE-1", 3).await;
+    // 2 USD orders on the 1st (one at 23:30 in Kolkata is still the 1st there), one EUR, one cancelled,
+    // one in the previous period for the comparison.
+    for (id, at, status, cur, price, qty, email) in [
+        ("A", "2026-03-01T18:00:00Z", "PAID", "USD", "10.00", 2, Some("a@example.com")),
+        ("B", "2026-03-01T05:00:00Z", "FULFILLED", "USD", "20.00", 1, Some("b@example.com")),
+        ("C", "2026-03-02T10:00:00Z", "PAID", "EUR", "7.50", 1, None),
+        ("D", "2026-03-02T11:00:00Z", "CANCELLED", "USD", "99.00", 1, Some("a@example.com")),
+        ("E", "2026-02-28T10:00:00Z", "PAID", "USD", "5.00", 1, Some("a@example.com")),
+    ] {
+        let data = d
+            .ok(
+                &admin,
+                ORDER,
+                json!({"id": id, "at": at, "status": status, "cur": cur, "price": price, "qty": qty, "email": email}),
+            )
+            .await;
+        assert_eq!(data["recordOrder"]["outcome"], "APPLIED", "{id}");
+    }
+    let data = d
+        .ok(
+            &admin,
+            DASHBOARD,
+            json!({"from": "2026-03-01", "to": "2026-03-02", "tz": "Asia/Kolkata", "g": "DAY"}),
+        )
+        .await;
+    let a = &data["workspace"]["analytics"];
+    let dash = &a["dashboard"];
+    // USD: A = 20.00 − 1.00, B = 20.00 − 1.00 → net sales 38.00; D is cancelled.
+    assert_eq!(tile(dash, "USD", "net_sales")["value"], "38");
+    assert_eq!(tile(dash, "USD", "net_sales")["money"]["amount"], "38.00");
+    assert_eq!(tile(dash, "USD", "orders")["value"], "2");
+    assert_eq!(tile(dash, "USD", "aov")["value"], "19");
+    assert_eq!(tile(dash, "USD", "cancellation_rate")["value"], "33.33");
+    // Previous period (28 February in Kolkata): E = 5.00 − 1.00.
+    assert_eq!(tile(dash, "USD", "net_sales")["previous"], "4");
+    assert_eq!(tile(dash, "USD", "net_sales")["change"], "34");
+    assert_eq!(tile(dash, "USD", "net_sales")["changePercent"], "850");
+    assert_eq!(tile(dash, "EUR", "net_sales")["value"], "6.5");
+    // Two local days in the series, each with its own numbers.
+    let usd = dash["kpis"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["currency"] == "USD"))
+        .expect("USD");
+    let labels: Vec<&str> = usd["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .filter_map(|p| p["label"].as_str())
+        .collect();
+    assert_eq!(
+        labels,
+        ["2026-03-01T00:00:00+05:30", "2026-03-02T00:00:00+05:30"]
+    );
+    assert_eq!(dash["topProducts"][0]["sku"], "TEE-1");
+    assert_eq!(dash["topProducts"][0]["units"], 3);
+    // Stock 3 with 3 sold: the SKU is low.
+    assert_eq!(dash["lowStock"][0]["sku"], "TEE-1");
+    assert_eq!(dash["topCustomers"][0]["orders"], 1);
+    assert_eq!(a["customers"]["customers"], 2);
+    let csv = a["kpisCsv"].as_str().expect("csv");
+    assert!(csv.starts_with("bucket_start,label,currency,net_sales,orders\n"), "{csv}");
+    assert!(csv.contains(",2026-03-01T00:00:00+05:30,USD,"), "{csv}");
+    // The dictionary lists every metric with its description.
+    let m = d
+        .ok(&admin, "{ metrics { key name unit description } }", json!({}))
+        .await;
+    assert!(m["metrics"].as_array().expect("metrics").len() >= 30);
+    // Bad arguments name the field and change nothing.
+    let (_, body) = d
+        .gql(
+            Some(&admin),
+            r#"{ workspace(slug: "default") { analytics(from: "2026-03-02", to: "2026-03-01") { kpis { currency } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "to", "{body}");
+    let (_, body) = d
+        .gql(
+            Some(&admin),
+            r#"{ workspace(slug: "default") { analytics(from: "2026-03-01", to: "2026-03-02") { kpis(metrics: ["revenu"]) { currency } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    // A token of another workspace cannot read these analytics.
+    d.ok(
+        &admin,
+        r#"mutation { createWorkspace(input: {slug: "other", name: "Other"}) { id } }"#,
+        json!({}),
+    )
+    .await;
+    let other = d.token("analyst", &["other"]);
+    let (_, body) = d
+        .gql(
+            Some(&other),
+            r#"{ workspace(slug: "default") { analytics(from: "2026-03-01", to: "2026-03-02") { kpis { currency } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+}
