@@ -48,11 +48,43 @@ async fn the_dashboard_answers_the_dictionary_numbers_in_one_query() {
     // 2 USD orders on the 1st (one at 23:30 in Kolkata is still the 1st there), one EUR, one cancelled,
     // one in the previous period for the comparison.
     for (id, at, status, cur, price, qty, email) in [
-        ("A", "2026-03-01T18:00:00Z", "PAID", "USD", "10.00", 2, Some("a@example.com")),
-        ("B", "2026-03-01T05:00:00Z", "FULFILLED", "USD", "20.00", 1, Some("b@example.com")),
+        (
+            "A",
+            "2026-03-01T18:00:00Z",
+            "PAID",
+            "USD",
+            "10.00",
+            2,
+            Some("a@example.com"),
+        ),
+        (
+            "B",
+            "2026-03-01T05:00:00Z",
+            "FULFILLED",
+            "USD",
+            "20.00",
+            1,
+            Some("b@example.com"),
+        ),
         ("C", "2026-03-02T10:00:00Z", "PAID", "EUR", "7.50", 1, None),
-        ("D", "2026-03-02T11:00:00Z", "CANCELLED", "USD", "99.00", 1, Some("a@example.com")),
-        ("E", "2026-02-28T10:00:00Z", "PAID", "USD", "5.00", 1, Some("a@example.com")),
+        (
+            "D",
+            "2026-03-02T11:00:00Z",
+            "CANCELLED",
+            "USD",
+            "99.00",
+            1,
+            Some("a@example.com"),
+        ),
+        (
+            "E",
+            "2026-02-28T10:00:00Z",
+            "PAID",
+            "USD",
+            "5.00",
+            1,
+            Some("a@example.com"),
+        ),
     ] {
         let data = d
             .ok(
@@ -105,11 +137,18 @@ async fn the_dashboard_answers_the_dictionary_numbers_in_one_query() {
     assert_eq!(dash["topCustomers"][0]["orders"], 1);
     assert_eq!(a["customers"]["customers"], 2);
     let csv = a["kpisCsv"].as_str().expect("csv");
-    assert!(csv.starts_with("bucket_start,label,currency,net_sales,orders\n"), "{csv}");
+    assert!(
+        csv.starts_with("bucket_start,label,currency,net_sales,orders\n"),
+        "{csv}"
+    );
     assert!(csv.contains(",2026-03-01T00:00:00+05:30,USD,"), "{csv}");
     // The dictionary lists every metric with its description.
     let m = d
-        .ok(&admin, "{ metrics { key name unit description } }", json!({}))
+        .ok(
+            &admin,
+            "{ metrics { key name unit description } }",
+            json!({}),
+        )
         .await;
     assert!(m["metrics"].as_array().expect("metrics").len() >= 30);
     // Bad arguments name the field and change nothing.
@@ -146,4 +185,49 @@ async fn the_dashboard_answers_the_dictionary_numbers_in_one_query() {
         )
         .await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
+}
+
+fn orders_today(msg: &Value) -> Option<String> {
+    msg["payload"]["data"]["kpiTicker"]["kpis"]
+        .as_array()?
+        .iter()
+        .find(|c| c["currency"] == "USD")?["tiles"]
+        .as_array()?
+        .iter()
+        .find(|t| t["metric"] == "orders")?["value"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn the_kpi_ticker_pushes_todays_tiles_after_each_committed_order() {
+    let d = Daemon::start();
+    let admin = d.admin_token();
+    product_with_stock(&d, &admin, "default", "TEE-1", 10).await;
+    let mut ws = d
+        .ws_subscribe(
+            &admin,
+            r#"subscription { kpiTicker(workspace: "default", metrics: ["orders", "net_sales"]) { day kpis { currency tiles { metric value } } } }"#,
+        )
+        .await;
+    let first = crate::harness::ws_next(&mut ws, std::time::Duration::from_secs(5))
+        .await
+        .expect("the first tick");
+    assert_eq!(first["type"], "next", "{first}");
+    assert_eq!(orders_today(&first), None, "no USD order yet: {first}");
+    let now = chrono::Utc::now().to_rfc3339();
+    for (i, id) in ["T1", "T2"].iter().enumerate() {
+        let data = d
+            .ok(
+                &admin,
+                ORDER,
+                json!({"id": id, "at": now, "status": "PAID", "cur": "USD", "price": "10.00", "qty": 1, "email": null}),
+            )
+            .await;
+        assert_eq!(data["recordOrder"]["outcome"], "APPLIED");
+        let tick = crate::harness::ws_next(&mut ws, std::time::Duration::from_secs(5))
+            .await
+            .expect("a tick after the order");
+        assert_eq!(orders_today(&tick), Some((i + 1).to_string()), "{tick}");
+    }
 }

@@ -45,7 +45,10 @@ const PAGE: u64 = 50_000;
 
 impl CustomerBook {
     /// Reads the workspace's orders that count and have a customer, a page at a time.
-    pub async fn load(db: &impl ConnectionTrait, workspace_id: i64) -> Result<Self, AnalyticsError> {
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        workspace_id: i64,
+    ) -> Result<Self, AnalyticsError> {
         use order::Column as O;
         let mut facts: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
         let mut after = 0i64;

@@ -53,7 +53,10 @@ pub fn top(
     let mut rows: Vec<CustomerStats> = book
         .customers(currency, connections)
         .filter_map(|orders| {
-            let span: Vec<&Fact> = orders.iter().filter(|f| f.at >= from && f.at < to).collect();
+            let span: Vec<&Fact> = orders
+                .iter()
+                .filter(|f| f.at >= from && f.at < to)
+                .collect();
             let (first, last) = (span.first()?, span.last()?);
             Some(CustomerStats {
                 customer_id: first.customer,
@@ -65,7 +68,11 @@ pub fn top(
         })
         .collect();
     let total: i64 = rows.iter().map(|r| r.revenue).sum();
-    rows.sort_by(|a, b| b.revenue.cmp(&a.revenue).then(a.customer_id.cmp(&b.customer_id)));
+    rows.sort_by(|a, b| {
+        b.revenue
+            .cmp(&a.revenue)
+            .then(a.customer_id.cmp(&b.customer_id))
+    });
     rows.truncate(limit);
     let out = rows
         .into_iter()
@@ -106,7 +113,9 @@ pub fn pareto(revenues: &mut [i64]) -> Pareto {
     let top = |p: usize| (p * n).div_ceil(100);
     Pareto {
         customers: n as i64,
-        curve: (1..=10).map(|d| (d * 10, share_of_top(top(d as usize * 10)))).collect(),
+        curve: (1..=10)
+            .map(|d| (d * 10, share_of_top(top(d as usize * 10))))
+            .collect(),
         top20_share_bp: share_of_top(top(20)),
     }
 }
@@ -214,10 +223,13 @@ pub fn cohorts(
     until: DateTime<Utc>,
 ) -> Vec<Cohort> {
     let month_of = |t: DateTime<Utc>| {
-        let d = bucket_start(t, tz, Granularity::Month).with_timezone(&tz).date_naive();
+        let d = bucket_start(t, tz, Granularity::Month)
+            .with_timezone(&tz)
+            .date_naive();
         (d.year(), d.month())
     };
-    let index = |a: (i32, u32), b: (i32, u32)| ((b.0 - a.0) * 12 + b.1 as i32 - a.1 as i32) as usize;
+    let index =
+        |a: (i32, u32), b: (i32, u32)| ((b.0 - a.0) * 12 + b.1 as i32 - a.1 as i32) as usize;
     let last = month_of(until - chrono::Duration::nanoseconds(1));
     let mut by_month: BTreeMap<(i32, u32), Cohort> = BTreeMap::new();
     for orders in book.customers(currency, connections) {
@@ -252,7 +264,11 @@ pub fn churn_risk(stats: &[CustomerStats], at: DateTime<Utc>, days: i64) -> Vec<
         .filter(|s| (at - s.last_order_at).num_days() >= days)
         .cloned()
         .collect();
-    out.sort_by(|a, b| b.revenue.cmp(&a.revenue).then(a.customer_id.cmp(&b.customer_id)));
+    out.sort_by(|a, b| {
+        b.revenue
+            .cmp(&a.revenue)
+            .then(a.customer_id.cmp(&b.customer_id))
+    });
     out
 }
 

@@ -95,9 +95,10 @@ fn hours(secs: i64, n: i64) -> Option<Value> {
         return None;
     }
     let h = Decimal::from(secs) / Decimal::from(n) / Decimal::from(3600);
-    Some(Value::Decimal(
-        h.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
-    ))
+    Some(Value::Decimal(h.round_dp_with_strategy(
+        2,
+        RoundingStrategy::MidpointAwayFromZero,
+    )))
 }
 
 /// Every metric, in the order a metric picker lists them.
@@ -387,14 +388,20 @@ mod tests {
             units: 2,
             ..Totals::default()
         };
-        assert_eq!(metric("aov").and_then(|m| m.value(&t)), Some(Value::Minor(333)));
+        assert_eq!(
+            metric("aov").and_then(|m| m.value(&t)),
+            Some(Value::Minor(333))
+        );
         let t2 = Totals {
             gross: 1001,
             orders: 2,
             ..Totals::default()
         };
         // 500.5 → 501
-        assert_eq!(metric("aov").and_then(|m| m.value(&t2)), Some(Value::Minor(501)));
+        assert_eq!(
+            metric("aov").and_then(|m| m.value(&t2)),
+            Some(Value::Minor(501))
+        );
         assert_eq!(
             metric("units_per_order").and_then(|m| m.value(&t)),
             Some(Value::Decimal(Decimal::new(6667, 4)))

@@ -103,11 +103,10 @@ pub async fn kpis(
         .into_iter()
         .map(|currency| {
             let cur = now.whole.get(&currency).unwrap_or(&empty);
-            let prev = before.as_ref().map(|b| b.whole.get(&currency).unwrap_or(&empty));
-            let tiles = metrics
-                .iter()
-                .map(|m| tile(m, cur, prev))
-                .collect();
+            let prev = before
+                .as_ref()
+                .map(|b| b.whole.get(&currency).unwrap_or(&empty));
+            let tiles = metrics.iter().map(|m| tile(m, cur, prev)).collect();
             let series = if with_series {
                 let per = now.buckets.get(&currency);
                 axis.iter()

@@ -233,9 +233,15 @@ mod tests {
     fn comparisons() {
         let p = Period::new(date("2028-02-01"), date("2028-02-29")).expect("period");
         let prev = p.compared(Comparison::PreviousPeriod);
-        assert_eq!((prev.from, prev.to), (date("2028-01-03"), date("2028-01-31")));
+        assert_eq!(
+            (prev.from, prev.to),
+            (date("2028-01-03"), date("2028-01-31"))
+        );
         let year = p.compared(Comparison::PreviousYear);
-        assert_eq!((year.from, year.to), (date("2027-02-01"), date("2027-02-28")));
+        assert_eq!(
+            (year.from, year.to),
+            (date("2027-02-01"), date("2027-02-28"))
+        );
         assert!(Period::new(date("2026-02-02"), date("2026-02-01")).is_err());
         assert!(Period::new(date("2000-01-01"), date("2026-02-01")).is_err());
     }

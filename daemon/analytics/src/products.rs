@@ -6,7 +6,9 @@ use crate::{AnalyticsError, Query};
 use chrono::{DateTime, Utc};
 use creatorflow_store::entity::{brand, inventory_level, product, sales_hourly, variant};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
 use std::collections::{BTreeMap, HashMap};
 
 /// One SKU's sales in the period and its stock now.
@@ -100,10 +102,16 @@ pub async fn sku_stats(
         .column(V::Sku)
         .column_as(Expr::col((variant::Entity, V::Title)), "title")
         .column(V::Condition)
-        .column_as(Expr::col((product::Entity, product::Column::Category)), "category")
+        .column_as(
+            Expr::col((product::Entity, product::Column::Category)),
+            "category",
+        )
         .column_as(Expr::col((brand::Entity, brand::Column::Name)), "brand")
         .column_as(Expr::col((variant::Entity, V::CreatedAt)), "created_at")
-        .column_as(sum((inventory_level::Entity, inventory_level::Column::OnHand)), "on_hand")
+        .column_as(
+            sum((inventory_level::Entity, inventory_level::Column::OnHand)),
+            "on_hand",
+        )
         .column_as(
             sum((inventory_level::Entity, inventory_level::Column::Committed)),
             "committed",
@@ -163,10 +171,7 @@ pub async fn sku_stats(
     }
     // SKUs with stock but no sale in the period still matter (dead stock, aging).
     for (sku, v) in &catalog {
-        if v.on_hand.unwrap_or(0) > 0
-            && !out.keys().any(|(s, _)| s == sku)
-            && keep(sku)
-        {
+        if v.on_hand.unwrap_or(0) > 0 && !out.keys().any(|(s, _)| s == sku) && keep(sku) {
             out.insert(
                 (sku.clone(), String::new()),
                 SkuStats {

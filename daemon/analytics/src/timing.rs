@@ -7,7 +7,9 @@ use crate::{AnalyticsError, Query};
 use chrono::{DateTime, Utc};
 use creatorflow_store::entity::orders_hourly;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
 use std::collections::BTreeMap;
 
 /// Orders and net sales in one local (weekday, hour) cell. Weekday 0 is Monday.

@@ -158,10 +158,7 @@ pub async fn load(
     let mut out = Breakdown::default();
     for ((currency, bucket), t) in per {
         out.whole.entry(currency.clone()).or_default().add(&t);
-        out.buckets
-            .entry(currency)
-            .or_default()
-            .insert(bucket, t);
+        out.buckets.entry(currency).or_default().insert(bucket, t);
     }
     if !scope.filters.has_product_filter() {
         book.fill(scope, &mut out);
@@ -329,7 +326,10 @@ async fn ad_spend(
     }
     if !f.connections.is_empty() {
         q = q
-            .join(JoinType::InnerJoin, ad_spend_daily::Relation::AdCampaign.def())
+            .join(
+                JoinType::InnerJoin,
+                ad_spend_daily::Relation::AdCampaign.def(),
+            )
             .filter(
                 Expr::col((ad_campaign::Entity, ad_campaign::Column::ConnectionId))
                     .is_in(f.connections.clone()),
@@ -380,7 +380,10 @@ async fn product_lines(
         .column_as(Expr::col((order_line::Entity, L::Id)), "line_id")
         .column(L::Quantity)
         .column(L::UnitPriceMinor)
-        .column_as(Expr::col((order_line::Entity, L::DiscountMinor)), "discount_minor")
+        .column_as(
+            Expr::col((order_line::Entity, L::DiscountMinor)),
+            "discount_minor",
+        )
         .column(L::UnitCostMinor)
         .join(JoinType::InnerJoin, order_line::Relation::Order.def())
         .filter(Expr::col((order::Entity, O::WorkspaceId)).eq(scope.workspace_id))
@@ -410,8 +413,7 @@ async fn product_lines(
         }
         if !f.categories.is_empty() {
             q = q.filter(
-                Expr::col((product::Entity, product::Column::Category))
-                    .is_in(f.categories.clone()),
+                Expr::col((product::Entity, product::Column::Category)).is_in(f.categories.clone()),
             );
         }
     }

@@ -28,7 +28,10 @@ struct Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.pg {
-            psql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            psql(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
         }
     }
 }
@@ -38,7 +41,11 @@ fn psql(url: &str, sql: &str) {
         .args([url, "-qc", sql])
         .output()
         .expect("psql");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn backends() -> Vec<Db> {
@@ -60,7 +67,11 @@ fn backends() -> Vec<Db> {
         psql(&admin, &format!("CREATE DATABASE {name}"));
         if let Ok(path) = std::env::var("TEST_PG_RUNS_FILE") {
             use std::io::Write;
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
                 let _ = writeln!(f, "{name}");
             }
         }
@@ -176,7 +187,11 @@ async fn seed(env: &mut Env, rng: &mut StdRng) {
     let mut later: Vec<(Source, Payload, DateTime<Utc>)> = Vec::new();
     for (n, placed) in times.into_iter().enumerate() {
         let ext = format!("o-{n}");
-        let source = if n % 3 == 0 { Source::Csv } else { Source::Manual };
+        let source = if n % 3 == 0 {
+            Source::Csv
+        } else {
+            Source::Manual
+        };
         let currency = match rng.random_range(0..20) {
             0..=14 => "USD",
             15..=18 => "EUR",
@@ -239,8 +254,12 @@ async fn seed(env: &mut Env, rng: &mut StdRng) {
             location: None,
             lines: lines.clone(),
         };
-        env.apply(source.clone(), Payload::OrderUpserted(order.clone()), placed)
-            .await;
+        env.apply(
+            source.clone(),
+            Payload::OrderUpserted(order.clone()),
+            placed,
+        )
+        .await;
         if let Some(at) = fulfilled_at {
             env.apply(
                 source.clone(),
@@ -484,9 +503,14 @@ async fn raw(db: &impl ConnectionTrait, ws: i64) -> Raw {
         (
             r.try_get::<String>("", "sku").expect("sku"),
             (
-                r.try_get::<Option<String>>("", "brand").expect("brand").unwrap_or_default(),
-                r.try_get::<Option<String>>("", "category").expect("category").unwrap_or_default(),
-                r.try_get::<Option<String>>("", "condition").expect("condition"),
+                r.try_get::<Option<String>>("", "brand")
+                    .expect("brand")
+                    .unwrap_or_default(),
+                r.try_get::<Option<String>>("", "category")
+                    .expect("category")
+                    .unwrap_or_default(),
+                r.try_get::<Option<String>>("", "condition")
+                    .expect("condition"),
             ),
         )
     })
@@ -508,10 +532,9 @@ fn key(t: DateTime<Utc>, tz: Tz, g: Granularity) -> String {
     match g {
         Granularity::Hour => format!("{}", l.format("%Y-%m-%dT%H:00%:z")),
         Granularity::Day => l.date_naive().to_string(),
-        Granularity::Week => {
-            (l.date_naive() - Duration::days(i64::from(l.weekday().num_days_from_monday())))
-                .to_string()
-        }
+        Granularity::Week => (l.date_naive()
+            - Duration::days(i64::from(l.weekday().num_days_from_monday())))
+        .to_string(),
         Granularity::Month => format!("{}-{:02}", l.year(), l.month()),
     }
 }
@@ -586,7 +609,10 @@ fn reference(raw: &Raw, q: &Query) -> Expected {
             let gross: i64 = lines.iter().map(|l| l.quantity * l.price).sum();
             let disc: i64 = lines.iter().map(|l| l.discount).sum();
             let cogs: i64 = lines.iter().map(|l| l.quantity * l.cost.unwrap_or(0)).sum();
-            let ret: i64 = lines.iter().map(|l| raw.returned.get(&l.id).copied().unwrap_or(0)).sum();
+            let ret: i64 = lines
+                .iter()
+                .map(|l| raw.returned.get(&l.id).copied().unwrap_or(0))
+                .sum();
             add(&o.currency, k, &|t| {
                 t.orders += 1;
                 t.units += units;
@@ -599,7 +625,10 @@ fn reference(raw: &Raw, q: &Query) -> Expected {
         }
         let units: i64 = lines.iter().map(|l| l.quantity).sum();
         let cogs: i64 = lines.iter().map(|l| l.quantity * l.cost.unwrap_or(0)).sum();
-        let ret: i64 = lines.iter().map(|l| raw.returned.get(&l.id).copied().unwrap_or(0)).sum();
+        let ret: i64 = lines
+            .iter()
+            .map(|l| raw.returned.get(&l.id).copied().unwrap_or(0))
+            .sum();
         add(&o.currency, k, &|t| {
             t.orders += 1;
             t.gross += o.subtotal;
@@ -625,7 +654,11 @@ fn reference(raw: &Raw, q: &Query) -> Expected {
     if !product_filter {
         for (order_id, currency, cost) in &raw.shipping {
             let o = by_id[order_id];
-            if o.status == "cancelled" || !in_period(o.placed) || !conn_ok(o.connection) || *cost == 0 {
+            if o.status == "cancelled"
+                || !in_period(o.placed)
+                || !conn_ok(o.connection)
+                || *cost == 0
+            {
                 continue;
             }
             add(currency, key(o.placed, tz, g), &|t| t.shipping_cost += cost);
@@ -648,7 +681,10 @@ fn reference(raw: &Raw, q: &Query) -> Expected {
                 && o.status != "cancelled"
                 && conn_ok(o.connection)
             {
-                by_customer.entry((o.currency.clone(), c)).or_default().push(o);
+                by_customer
+                    .entry((o.currency.clone(), c))
+                    .or_default()
+                    .push(o);
             }
         }
         for ((currency, _), mut orders) in by_customer {
@@ -656,8 +692,11 @@ fn reference(raw: &Raw, q: &Query) -> Expected {
             let net = |o: &RawOrder| o.subtotal - o.discount - o.refunded;
             let first = orders[0].placed;
             // Whole period.
-            let span: Vec<(usize, &&RawOrder)> =
-                orders.iter().enumerate().filter(|(_, o)| in_period(o.placed)).collect();
+            let span: Vec<(usize, &&RawOrder)> = orders
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| in_period(o.placed))
+                .collect();
             if let Some((last, _)) = span.last() {
                 let t = whole.entry(currency.clone()).or_default();
                 let new = in_period(first);
@@ -727,7 +766,11 @@ async fn check(a: &Analytics, raw: &Raw, q: &Query) -> usize {
     }
     let per: BTreeMap<(String, String), Totals> =
         per.into_iter().filter(|(_, t)| t != &zero).collect();
-    assert_eq!(got_per.keys().collect::<Vec<_>>(), per.keys().collect::<Vec<_>>(), "{what}");
+    assert_eq!(
+        got_per.keys().collect::<Vec<_>>(),
+        per.keys().collect::<Vec<_>>(),
+        "{what}"
+    );
     for (k, t) in &per {
         assert_eq!(&got_per[k], t, "bucket {k:?}, {what}");
     }
@@ -739,9 +782,12 @@ async fn every_total_equals_the_raw_rows_for_every_granularity_zone_and_filter()
     for db in backends() {
         let mut opts = DbOptions::new(db.url.clone());
         opts.max_connections = 4;
-        let store = Store::connect(&opts, CredentialCipher::from_key_bytes(&[7u8; 32]).expect("key"))
-            .await
-            .expect("connect");
+        let store = Store::connect(
+            &opts,
+            CredentialCipher::from_key_bytes(&[7u8; 32]).expect("key"),
+        )
+        .await
+        .expect("connect");
         store.migrate().await.expect("migrate");
         let ws = store
             .create_workspace(&NewWorkspace {
@@ -760,14 +806,23 @@ async fn every_total_equals_the_raw_rows_for_every_granularity_zone_and_filter()
         let mut rng = StdRng::seed_from_u64(20_261_205);
         seed(&mut env, &mut rng).await;
         assert!(
-            env.ingest.verify_rollups().await.expect("verify").is_empty(),
+            env.ingest
+                .verify_rollups()
+                .await
+                .expect("verify")
+                .is_empty(),
             "incremental rollups equal rebuilt ones"
         );
         let raw = raw(store.db(), ws.id).await;
         let brands = raw_brands(store.db(), ws.id).await;
         BRAND_IDS.with(|m| *m.borrow_mut() = brands.clone());
         let a = Analytics::new(store.db().clone());
-        let manual = raw.orders.iter().map(|o| o.connection).min().expect("orders");
+        let manual = raw
+            .orders
+            .iter()
+            .map(|o| o.connection)
+            .min()
+            .expect("orders");
         let filters = [
             Filters::default(),
             Filters {
@@ -806,8 +861,11 @@ async fn every_total_equals_the_raw_rows_for_every_granularity_zone_and_filter()
                     for filters in &filters {
                         let q = Query {
                             workspace_id: ws.id,
-                            period: Period::new(from.parse().expect("from"), to.parse().expect("to"))
-                                .expect("period"),
+                            period: Period::new(
+                                from.parse().expect("from"),
+                                to.parse().expect("to"),
+                            )
+                            .expect("period"),
                             tz,
                             granularity,
                             filters: filters.clone(),
@@ -831,7 +889,12 @@ async fn raw_brands(db: &impl ConnectionTrait, ws: i64) -> HashMap<String, i64> 
     .await
     .expect("brands")
     .iter()
-    .map(|r| (r.try_get("", "name").expect("name"), r.try_get("", "id").expect("id")))
+    .map(|r| {
+        (
+            r.try_get("", "name").expect("name"),
+            r.try_get("", "id").expect("id"),
+        )
+    })
     .collect()
 }
 
@@ -839,8 +902,11 @@ async fn raw_brands(db: &impl ConnectionTrait, ws: i64) -> HashMap<String, i64> 
 async fn tiles_and_comparison(a: &Analytics, ws: i64) {
     let q = Query {
         workspace_id: ws,
-        period: Period::new("2026-11-01".parse().expect("d"), "2026-11-07".parse().expect("d"))
-            .expect("period"),
+        period: Period::new(
+            "2026-11-01".parse().expect("d"),
+            "2026-11-07".parse().expect("d"),
+        )
+        .expect("period"),
         tz: "America/New_York".parse().expect("zone"),
         granularity: Granularity::Day,
         filters: Filters::default(),
@@ -852,12 +918,19 @@ async fn tiles_and_comparison(a: &Analytics, ws: i64) {
     let prev_period = q.period.compared(Comparison::PreviousPeriod);
     assert_eq!(r.compared, Some(prev_period));
     let (before, _) = breakdown(a, &q, prev_period).await.expect("before");
-    let usd = r.currencies.iter().find(|c| c.currency == "USD").expect("USD");
+    let usd = r
+        .currencies
+        .iter()
+        .find(|c| c.currency == "USD")
+        .expect("USD");
     assert_eq!(usd.series.len(), 7);
     let t = &now.whole["USD"];
     let p = &before.whole["USD"];
     let tile = |k: &str| usd.tiles.iter().find(|x| x.metric.key == k).expect(k);
-    assert_eq!(tile("net_sales").value, Some(Value::Minor(t.gross - t.discounts - t.refunds)));
+    assert_eq!(
+        tile("net_sales").value,
+        Some(Value::Minor(t.gross - t.discounts - t.refunds))
+    );
     let aov = (t.gross - t.discounts) as f64 / t.orders as f64;
     assert_eq!(tile("aov").value, Some(Value::Minor(aov.round() as i64)));
     let change = (t.gross - t.discounts - t.refunds) - (p.gross - p.discounts - p.refunds);

@@ -39,7 +39,9 @@ pub fn build_schema(
     let mut b = schema::builder()
         .data(plugins)
         .data(sync)
-        .data(creatorflow_analytics::Analytics::new(ingest.store().db().clone()))
+        .data(creatorflow_analytics::Analytics::new(
+            ingest.store().db().clone(),
+        ))
         .data(ingest.store().clone())
         .data(ingest.bus().clone())
         .data(ingest)

@@ -164,7 +164,11 @@ pub async fn run_maintenance(ingest: &Ingest) -> anyhow::Result<()> {
         .await
         .context("maintenance after migration failed")?;
     for task in done {
-        tracing::info!(task, elapsed_ms = started.elapsed().as_millis() as u64, "Maintenance task done");
+        tracing::info!(
+            task,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Maintenance task done"
+        );
     }
     Ok(())
 }

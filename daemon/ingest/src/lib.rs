@@ -451,7 +451,9 @@ impl Ingest {
     pub async fn run_maintenance(&self) -> Result<Vec<String>, IngestError> {
         use creatorflow_store::entity::maintenance_task;
         use sea_orm::{EntityTrait, ModelTrait};
-        let tasks = maintenance_task::Entity::find().all(self.store.db()).await?;
+        let tasks = maintenance_task::Entity::find()
+            .all(self.store.db())
+            .await?;
         let mut done = Vec::new();
         for task in tasks {
             match task.name.as_str() {

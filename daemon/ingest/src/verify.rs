@@ -2,9 +2,9 @@
 //! aggregates against raw orders. The same computations rebuild them.
 
 use crate::IngestError;
-use crate::rollup::{self,
-    OrderContribution, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, line_sums, orders_row,
-    sales_row, sum_i64,
+use crate::rollup::{
+    self, OrderContribution, OrdersKey, SalesKey, add_orders_rows, add_sales_rows, line_sums,
+    orders_row, sales_row, sum_i64,
 };
 use chrono::{DateTime, Utc};
 use creatorflow_store::entity::{

@@ -4,7 +4,9 @@
 
 use super::types::{Money, row_id};
 use crate::error::{gql_error, internal};
-use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{
+    Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use creatorflow_analytics::kpi::{self, CurrencyKpis, Tile};
 use creatorflow_analytics::{
@@ -110,22 +112,25 @@ pub(crate) fn query(
         .map_err(|e| from_analytics(AnalyticsError::invalid("timezone", e.to_string())))?
         .tz();
     let period = Period::new(from, to).map_err(from_analytics)?;
-    Ok(AnalyticsView(Query {
-        workspace_id,
-        period,
-        tz,
-        granularity: match granularity {
-            GranularityArg::Hour => Granularity::Hour,
-            GranularityArg::Day => Granularity::Day,
-            GranularityArg::Week => Granularity::Week,
-            GranularityArg::Month => Granularity::Month,
+    Ok(AnalyticsView(
+        Query {
+            workspace_id,
+            period,
+            tz,
+            granularity: match granularity {
+                GranularityArg::Hour => Granularity::Hour,
+                GranularityArg::Day => Granularity::Day,
+                GranularityArg::Week => Granularity::Week,
+                GranularityArg::Month => Granularity::Month,
+            },
+            filters: filter.unwrap_or_default().into_filters()?,
+            compare: compare.map(|c| match c {
+                ComparisonArg::PreviousPeriod => Comparison::PreviousPeriod,
+                ComparisonArg::PreviousYear => Comparison::PreviousYear,
+            }),
         },
-        filters: filter.unwrap_or_default().into_filters()?,
-        compare: compare.map(|c| match c {
-            ComparisonArg::PreviousPeriod => Comparison::PreviousPeriod,
-            ComparisonArg::PreviousYear => Comparison::PreviousYear,
-        }),
-    }, workspace_currency.to_owned()))
+        workspace_currency.to_owned(),
+    ))
 }
 
 /// One entry of the metrics dictionary.
@@ -240,7 +245,11 @@ pub struct CurrencyReport {
     pub series: Vec<SeriesPoint>,
 }
 
-fn currency_report(c: &CurrencyKpis, metrics: &[&'static creatorflow_analytics::Metric], tz: chrono_tz::Tz) -> CurrencyReport {
+fn currency_report(
+    c: &CurrencyKpis,
+    metrics: &[&'static creatorflow_analytics::Metric],
+    tz: chrono_tz::Tz,
+) -> CurrencyReport {
     CurrencyReport {
         currency: c.currency.clone(),
         tiles: c.tiles.iter().map(|t| kpi_tile(t, &c.currency)).collect(),
@@ -508,8 +517,7 @@ impl AnalyticsView {
         let r = kpi::kpis(engine(ctx)?, &self.0, &metrics, true)
             .await
             .map_err(from_analytics)?;
-        Ok(r
-            .currencies
+        Ok(r.currencies
             .iter()
             .map(|c| currency_report(c, &metrics, self.0.tz))
             .collect())
@@ -526,7 +534,10 @@ impl AnalyticsView {
         currency: &str,
         limit: usize,
     ) -> Result<Vec<TopCustomer>> {
-        let book = engine(ctx)?.book(self.0.workspace_id).await.map_err(from_analytics)?;
+        let book = engine(ctx)?
+            .book(self.0.workspace_id)
+            .await
+            .map_err(from_analytics)?;
         let (top, _) = customers::top(
             &book,
             currency,
@@ -589,10 +600,16 @@ impl AnalyticsView {
                 .unwrap_or_else(|| self.1.clone()),
         };
         let a = engine(ctx)?;
-        let stats = products::sku_stats(a.db(), &self.0).await.map_err(from_analytics)?;
+        let stats = products::sku_stats(a.db(), &self.0)
+            .await
+            .map_err(from_analytics)?;
         let days = self.0.period.days();
         let top_products = products::top(
-            stats.iter().filter(|s| s.currency == currency).cloned().collect(),
+            stats
+                .iter()
+                .filter(|s| s.currency == currency)
+                .cloned()
+                .collect(),
             products::Rank::Revenue,
             limit,
         )
@@ -716,9 +733,8 @@ impl AnalyticsView {
                     units_sold: sold,
                     on_hand,
                     sell_through_percent: pct_bp(products::sell_through_bp(sold, on_hand)),
-                    avg_days_to_sell: (n > 0).then(|| {
-                        (Decimal::from(days_sum) / Decimal::from(n)).round_dp(2)
-                    }),
+                    avg_days_to_sell: (n > 0)
+                        .then(|| (Decimal::from(days_sum) / Decimal::from(n)).round_dp(2)),
                 })
                 .collect(),
             dead_stock: dead,
@@ -742,7 +758,10 @@ impl AnalyticsView {
             )));
         }
         let currency = self.currency(currency);
-        let book = engine(ctx)?.book(self.0.workspace_id).await.map_err(from_analytics)?;
+        let book = engine(ctx)?
+            .book(self.0.workspace_id)
+            .await
+            .map_err(from_analytics)?;
         let conns = &self.0.filters.connections;
         let (_, end) = self.0.period.bounds(self.0.tz);
         let stats = customers::stats(&book, &currency, conns, end);
@@ -756,20 +775,25 @@ impl AnalyticsView {
             e.1 += r.monetary;
         }
         let mut rfm_sorted = rfm.clone();
-        rfm_sorted.sort_by(|a, b| b.monetary.cmp(&a.monetary).then(a.customer_id.cmp(&b.customer_id)));
+        rfm_sorted.sort_by(|a, b| {
+            b.monetary
+                .cmp(&a.monetary)
+                .then(a.customer_id.cmp(&b.customer_id))
+        });
         rfm_sorted.truncate(limit);
         let cohorts = customers::cohorts(&book, &currency, conns, self.0.tz, end);
         let churn = customers::churn_risk(&stats, end, i64::from(churn_days));
         let total: i64 = stats.iter().map(|s| s.revenue).sum();
-        let gaps: (i64, i64) = stats
-            .iter()
-            .filter(|s| s.orders > 1)
-            .fold((0, 0), |(secs, n), s| {
-                (
-                    secs + (s.last_order_at - s.first_order_at).num_seconds(),
-                    n + s.orders - 1,
-                )
-            });
+        let gaps: (i64, i64) =
+            stats
+                .iter()
+                .filter(|s| s.orders > 1)
+                .fold((0, 0), |(secs, n), s| {
+                    (
+                        secs + (s.last_order_at - s.first_order_at).num_seconds(),
+                        n + s.orders - 1,
+                    )
+                });
         Ok(CustomersReport {
             customers: stats.len() as i64,
             top: self.top_customers(ctx, &currency, limit).await?,
@@ -818,7 +842,11 @@ impl AnalyticsView {
                             .round_dp(2)
                         })
                         .collect(),
-                    revenue: c.months.iter().map(|m| Money::from_minor(m.1, &currency)).collect(),
+                    revenue: c
+                        .months
+                        .iter()
+                        .map(|m| Money::from_minor(m.1, &currency))
+                        .collect(),
                 })
                 .collect(),
             churn_risk: churn
@@ -829,9 +857,8 @@ impl AnalyticsView {
             avg_days_between_orders: (gaps.1 > 0).then(|| {
                 (Decimal::from(gaps.0) / Decimal::from(gaps.1) / Decimal::from(86_400)).round_dp(2)
             }),
-            avg_lifetime_value: (!stats.is_empty()).then(|| {
-                Money::from_minor(total / stats.len() as i64, &currency)
-            }),
+            avg_lifetime_value: (!stats.is_empty())
+                .then(|| Money::from_minor(total / stats.len() as i64, &currency)),
             currency,
         })
     }
@@ -898,7 +925,12 @@ impl AnalyticsView {
         out.push('\n');
         for r in &reports {
             for p in &r.series {
-                out.push_str(&format!("{},{},{}", p.start.to_rfc3339(), p.label, r.currency));
+                out.push_str(&format!(
+                    "{},{},{}",
+                    p.start.to_rfc3339(),
+                    p.label,
+                    r.currency
+                ));
                 for v in &p.values {
                     out.push(',');
                     if let Some(d) = v.value {
@@ -934,4 +966,81 @@ async fn open_alerts(a: &Analytics, workspace_id: i64, limit: usize) -> Result<V
             raised_at: r.raised_at,
         })
         .collect())
+}
+
+/// Today's KPI tiles in the workspace's zone, sent when the subscription starts and after each committed
+/// order change.
+#[derive(SimpleObject)]
+pub struct KpiTick {
+    /// The local day the tiles are about.
+    pub day: NaiveDate,
+    pub kpis: Vec<CurrencyReport>,
+}
+
+#[derive(Default)]
+pub struct AnalyticsSubscription;
+
+#[async_graphql::Subscription]
+impl AnalyticsSubscription {
+    /// Live KPI ticker: today's tiles after every committed order (and once at the start). `metrics` are
+    /// dictionary keys; by default net sales, orders, average order value and units.
+    async fn kpi_ticker(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        metrics: Option<Vec<String>>,
+    ) -> Result<impl futures_util::Stream<Item = Result<KpiTick>> + use<>> {
+        use futures_util::StreamExt;
+        let ws = crate::auth::workspace_for(ctx, &workspace, crate::auth::Need::Read).await?;
+        let keys = metrics.unwrap_or_else(|| {
+            ["net_sales", "orders", "aov", "units"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
+        let defs = kpi::resolve(&keys).map_err(from_analytics)?;
+        let tz = creatorflow_core::Timezone::parse(&ws.timezone)
+            .map_err(internal)?
+            .tz();
+        let engine = engine(ctx)?.clone();
+        let changes = super::stock::events_of(
+            ctx.data::<creatorflow_core::EventBus>()?,
+            ws.id,
+            std::sync::Arc::new(|ev| match ev {
+                creatorflow_core::DomainEvent::OrderChanged { .. } => Some(()),
+                _ => None,
+            }),
+        );
+        let ticks = futures_util::stream::once(async { Ok(()) })
+            .chain(changes)
+            .then(move |signal| {
+                let engine = engine.clone();
+                let defs = defs.clone();
+                let ws_id = ws.id;
+                async move {
+                    signal?;
+                    let day = Utc::now().with_timezone(&tz).date_naive();
+                    let q = Query {
+                        workspace_id: ws_id,
+                        period: Period::new(day, day).map_err(from_analytics)?,
+                        tz,
+                        granularity: Granularity::Day,
+                        filters: Filters::default(),
+                        compare: None,
+                    };
+                    let r = kpi::kpis(&engine, &q, &defs, false)
+                        .await
+                        .map_err(from_analytics)?;
+                    Ok(KpiTick {
+                        day,
+                        kpis: r
+                            .currencies
+                            .iter()
+                            .map(|c| currency_report(c, &defs, tz))
+                            .collect(),
+                    })
+                }
+            });
+        Ok(ticks)
+    }
 }

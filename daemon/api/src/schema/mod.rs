@@ -38,6 +38,7 @@ pub struct Mutation(
 pub struct Subscription(
     subscription::WorkspaceSubscription,
     stock::StockSubscription,
+    analytics::AnalyticsSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
