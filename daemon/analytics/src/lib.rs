@@ -77,11 +77,14 @@ pub struct Query {
     pub compare: Option<Comparison>,
 }
 
+/// Customer books by workspace, each with the data version it was read at.
+type Books = Arc<Mutex<HashMap<i64, (i64, Arc<CustomerBook>)>>>;
+
 /// The engine: a database handle and the cache of customer books.
 #[derive(Clone)]
 pub struct Analytics {
     db: DatabaseConnection,
-    books: Arc<Mutex<HashMap<i64, (i64, Arc<CustomerBook>)>>>,
+    books: Books,
 }
 
 impl Analytics {

@@ -31,12 +31,15 @@ pub struct Slot {
     pub net_sales_per_hour: i64,
 }
 
+/// Local (weekday, hour) → cell.
+pub type Heatmap = BTreeMap<(u32, u32), Cell>;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timing {
     /// currency → (weekday, hour) → cell.
-    pub heatmap: BTreeMap<String, BTreeMap<(u32, u32), Cell>>,
+    pub heatmap: BTreeMap<String, Heatmap>,
     /// currency → connection → (weekday, hour) → cell.
-    pub by_channel: BTreeMap<String, BTreeMap<i64, BTreeMap<(u32, u32), Cell>>>,
+    pub by_channel: BTreeMap<String, BTreeMap<i64, Heatmap>>,
     /// How many times each local (weekday, hour) occurs in the period.
     pub occurrences: BTreeMap<(u32, u32), i64>,
 }

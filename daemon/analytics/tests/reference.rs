@@ -109,7 +109,16 @@ impl Env {
     }
 }
 
-const SKUS: [(&str, &str, &str, Option<&str>, Option<i64>); 6] = [
+/// (SKU, brand, category, condition, unit cost).
+type Sku = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<i64>,
+);
+
+const SKUS: [Sku; 6] = [
     ("TEE-S", "Acme", "tops", Some("new"), Some(800)),
     ("TEE-M", "Acme", "tops", Some("new"), Some(900)),
     ("BAG-1", "Luxx", "bags", Some("S"), Some(15000)),

@@ -86,7 +86,7 @@ impl MigrationTrait for Migration {
                 Query::insert()
                     .into_table(Alias::new("maintenance_tasks"))
                     .columns([Alias::new("name"), Alias::new("requested_at")])
-                    .values_panic([REBUILD_ROLLUPS.into(), Expr::current_timestamp().into()])
+                    .values_panic([REBUILD_ROLLUPS.into(), Expr::current_timestamp()])
                     .to_owned(),
             )
             .await?;
