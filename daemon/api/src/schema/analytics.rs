@@ -163,19 +163,19 @@ impl AnalyticsQuery {
 
 /// A metric value: money as an exact amount with its currency, other units as a decimal.
 #[derive(SimpleObject, Clone)]
-pub struct MetricValue {
+pub struct KpiValue {
     pub metric: String,
     /// The value in the metric's unit (major units for money); null where undefined (a ratio over zero).
     pub value: Option<Decimal>,
     pub money: Option<Money>,
 }
 
-fn metric_value(key: &str, unit: Unit, v: Option<Value>, currency: &str) -> MetricValue {
+fn kpi_value(key: &str, unit: Unit, v: Option<Value>, currency: &str) -> KpiValue {
     let money = match (unit, v) {
         (Unit::Money, Some(Value::Minor(m))) => Some(Money::from_minor(m, currency)),
         _ => None,
     };
-    MetricValue {
+    KpiValue {
         metric: key.into(),
         value: match &money {
             Some(m) => Some(m.amount),
@@ -215,7 +215,7 @@ fn major(unit: Unit, d: Decimal, currency: &str) -> Decimal {
 
 fn kpi_tile(t: &Tile, currency: &str) -> KpiTile {
     let unit = t.metric.unit;
-    let v = metric_value(t.metric.key, unit, t.value, currency);
+    let v = kpi_value(t.metric.key, unit, t.value, currency);
     KpiTile {
         metric: t.metric.key.into(),
         name: t.metric.name.into(),
@@ -234,7 +234,7 @@ pub struct SeriesPoint {
     pub start: DateTime<Utc>,
     /// Its local wall-clock start in the query's zone, e.g. 2026-03-08T00:00:00-05:00.
     pub label: String,
-    pub values: Vec<MetricValue>,
+    pub values: Vec<KpiValue>,
 }
 
 /// The KPIs of one currency: tiles for the whole period and the series per bucket.
@@ -262,7 +262,7 @@ fn currency_report(
                 values: metrics
                     .iter()
                     .zip(&p.values)
-                    .map(|(m, v)| metric_value(m.key, m.unit, *v, &c.currency))
+                    .map(|(m, v)| kpi_value(m.key, m.unit, *v, &c.currency))
                     .collect(),
             })
             .collect(),
