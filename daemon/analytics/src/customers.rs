@@ -282,20 +282,95 @@ pub struct Prediction {
     pub predicted_value: i64,
 }
 
-/// Fits BG/NBD + Gamma-Gamma on every customer's history up to `at` (time in days) and predicts each
-/// customer's next `horizon_days`.
+/// Months and monthly discount rate of the predicted lifetime value.
+pub const CLV_MONTHS: u32 = 12;
+pub const CLV_MONTHLY_DISCOUNT: f64 = 0.01;
+
+/// The per-customer input of the models: purchase *days* (several orders on one day are one purchase, as
+/// the models assume), in whole days since the first.
+fn summaries(orders: &[Fact], at: DateTime<Utc>) -> Option<(creatorflow_clv::Summary, f64)> {
+    let first = orders.first()?.at;
+    let day = |t: DateTime<Utc>| (t - first).num_seconds().div_euclid(86_400);
+    let mut days: Vec<i64> = orders
+        .iter()
+        .filter(|f| f.at < at)
+        .map(|f| day(f.at))
+        .collect();
+    days.dedup();
+    let frequency = u32::try_from(days.len().checked_sub(1)?).ok()?;
+    let recency = *days.last()? as f64;
+    let age = (day(at) as f64).max(recency);
+    let summary = creatorflow_clv::Summary::new(frequency, recency, age).ok()?;
+    // Gamma-Gamma wants the mean value of the repeat purchases.
+    let repeat: Vec<i64> = orders
+        .iter()
+        .filter(|f| f.at < at && day(f.at) > 0)
+        .map(|f| f.net)
+        .collect();
+    let mean = if repeat.is_empty() {
+        0.0
+    } else {
+        repeat.iter().sum::<i64>() as f64 / repeat.len() as f64
+    };
+    Some((summary, mean))
+}
+
+/// Fits BG/NBD + Gamma-Gamma on every customer's history up to `at` (days) and predicts each customer's
+/// probability of being alive, expected orders over the next [`CLV_MONTHS`] months and their discounted
+/// value. Predictions are model estimates, rounded to minor units, never booked money.
 pub fn predict(
-    stats: &[CustomerStats],
     book: &CustomerBook,
     currency: &str,
     connections: &[i64],
     at: DateTime<Utc>,
-    horizon_days: f64,
 ) -> Result<(ClvFit, Vec<Prediction>), AnalyticsError> {
-    let _ = (stats, book, currency, connections, at, horizon_days);
-    Err(AnalyticsError::invalid(
-        "lifetimeValue",
-        "the lifetime value model is not available in this build",
+    let model_err =
+        |e: creatorflow_clv::ClvError| AnalyticsError::invalid("lifetimeValue", e.to_string());
+    let mut rows: Vec<(i64, creatorflow_clv::Summary, f64)> = Vec::new();
+    for orders in book.customers(currency, connections) {
+        if let Some((s, mean)) = summaries(&orders, at) {
+            rows.push((orders[0].customer, s, mean));
+        }
+    }
+    let bg = creatorflow_clv::fit_bgnbd(&rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .map_err(model_err)?;
+    let spend: Vec<creatorflow_clv::SpendSummary> = rows
+        .iter()
+        .filter(|r| r.1.frequency() >= 1 && r.2 > 0.0)
+        .filter_map(|r| creatorflow_clv::SpendSummary::new(r.1.frequency(), r.2).ok())
+        .collect();
+    let gg = creatorflow_clv::fit_gamma_gamma(&spend).map_err(model_err)?;
+    let horizon = f64::from(CLV_MONTHS) * creatorflow_clv::DAYS_PER_MONTH;
+    let mut out = Vec::with_capacity(rows.len());
+    for (customer, s, mean) in &rows {
+        let expected = bg.expected_purchases(s, horizon).map_err(model_err)?;
+        let value = creatorflow_clv::clv(&bg, &gg, s, *mean, CLV_MONTHS, CLV_MONTHLY_DISCOUNT)
+            .map_err(model_err)?;
+        out.push(Prediction {
+            customer_id: *customer,
+            probability_alive: bg.p_alive(s),
+            expected_orders: expected,
+            predicted_value: if value.is_finite() {
+                value.round() as i64
+            } else {
+                0
+            },
+        });
+    }
+    Ok((
+        ClvFit {
+            customers: rows.len(),
+            params: vec![
+                ("r", bg.r()),
+                ("alpha", bg.alpha()),
+                ("a", bg.a()),
+                ("b", bg.b()),
+                ("p", gg.p()),
+                ("q", gg.q()),
+                ("v", gg.v()),
+            ],
+        },
+        out,
     ))
 }
 
@@ -383,5 +458,86 @@ mod tests {
         assert_eq!(c[0].months, vec![(1, 150), (0, 0), (1, 70), (0, 0)]);
         assert_eq!(c[1].customers, 2);
         assert_eq!(c[1].months, vec![(2, 70), (0, 0), (0, 0)]);
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Beta, Distribution, Exp, Gamma};
+
+    /// Customers drawn from the BG/NBD process itself (purchase rate λ ~ Gamma(r, α), dropout after each
+    /// purchase with p ~ Beta(a, b)), turned into order facts; the fit through the book recovers the
+    /// parameters.
+    #[test]
+    fn the_fit_through_the_book_recovers_known_parameters() {
+        let (r, alpha, a, b) = (0.5, 20.0, 0.8, 2.5);
+        let mut rng = StdRng::seed_from_u64(7);
+        let start = DateTime::parse_from_rfc3339("2025-01-01T12:00:00Z")
+            .expect("instant")
+            .with_timezone(&Utc);
+        let at = start + chrono::Duration::days(400);
+        let lambda = Gamma::new(r, 1.0 / alpha).expect("gamma");
+        let dropout = Beta::new(a, b).expect("beta");
+        let mut facts = Vec::new();
+        for customer in 0..8000i64 {
+            let born = rng.random_range(0..120);
+            let l: f64 = lambda.sample(&mut rng);
+            let p: f64 = dropout.sample(&mut rng);
+            let gap = Exp::new(l.max(1e-9)).expect("exp");
+            let mut day = born as f64;
+            facts.push((customer, day));
+            loop {
+                day += gap.sample(&mut rng);
+                if day >= 400.0 {
+                    break;
+                }
+                facts.push((customer, day));
+                if rng.random::<f64>() < p {
+                    break;
+                }
+            }
+        }
+        let mut book = CustomerBook::default();
+        let mut v: Vec<Fact> = facts
+            .into_iter()
+            .map(|(customer, day)| Fact {
+                customer,
+                connection: 1,
+                at: start + chrono::Duration::seconds((day * 86_400.0) as i64),
+                net: 1000 + customer % 7 * 100,
+            })
+            .collect();
+        v.sort_by_key(|f| (f.customer, f.at));
+        book.facts.insert("USD".into(), v);
+        let (fit, predictions) = predict(&book, "USD", &[], at).expect("fit");
+        assert_eq!(fit.customers, 8000);
+        let param = |n: &str| {
+            fit.params
+                .iter()
+                .find(|p| p.0 == n)
+                .map(|p| p.1)
+                .expect("param")
+        };
+        let near = |got: f64, want: f64, tol: f64| (got - want).abs() <= want * tol;
+        assert!(near(param("r"), r, 0.15), "r = {}", param("r"));
+        assert!(
+            near(param("alpha"), alpha, 0.2),
+            "alpha = {}",
+            param("alpha")
+        );
+        assert!(near(
+            param("a") / (param("a") + param("b")),
+            a / (a + b),
+            0.2
+        ));
+        assert_eq!(predictions.len(), 8000);
+        assert!(
+            predictions
+                .iter()
+                .all(|p| (0.0..=1.0).contains(&p.probability_alive) && p.predicted_value >= 0)
+        );
     }
 }

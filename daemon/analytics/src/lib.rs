@@ -8,6 +8,7 @@ pub mod book;
 pub mod customers;
 pub mod dictionary;
 pub mod kpi;
+pub mod marketing;
 pub mod period;
 pub mod products;
 pub mod timing;
@@ -79,12 +80,17 @@ pub struct Query {
 
 /// Customer books by workspace, each with the data version it was read at.
 type Books = Arc<Mutex<HashMap<i64, (i64, Arc<CustomerBook>)>>>;
+/// A lifetime-value fit and its predictions.
+pub type Fitted = Arc<(customers::ClvFit, Vec<customers::Prediction>)>;
+/// Fits by (workspace, currency, connections, as of), each with the data version it was made at.
+type Fits = Arc<Mutex<HashMap<(i64, String, Vec<i64>, i64), (i64, Fitted)>>>;
 
 /// The engine: a database handle and the cache of customer books.
 #[derive(Clone)]
 pub struct Analytics {
     db: DatabaseConnection,
     books: Books,
+    fits: Fits,
 }
 
 impl Analytics {
@@ -92,6 +98,7 @@ impl Analytics {
         Analytics {
             db,
             books: Arc::default(),
+            fits: Arc::default(),
         }
     }
 
@@ -127,6 +134,39 @@ impl Analytics {
             books.insert(workspace_id, (version, book.clone()));
         }
         Ok(book)
+    }
+
+    /// The lifetime-value model fitted on the customers' histories before `at`, cached until the workspace's
+    /// data changes; the fit runs on a blocking thread.
+    pub async fn lifetime_values(
+        &self,
+        workspace_id: i64,
+        currency: &str,
+        connections: &[i64],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Fitted, AnalyticsError> {
+        let version = self.data_version(workspace_id).await?;
+        let key = (
+            workspace_id,
+            currency.to_owned(),
+            connections.to_vec(),
+            at.timestamp(),
+        );
+        if let Some((v, fit)) = self.fits.lock().ok().and_then(|f| f.get(&key).cloned())
+            && v == version
+        {
+            return Ok(fit);
+        }
+        let book = self.book(workspace_id).await?;
+        let (cur, conns) = (currency.to_owned(), connections.to_vec());
+        let fit = tokio::task::spawn_blocking(move || customers::predict(&book, &cur, &conns, at))
+            .await
+            .map_err(|e| AnalyticsError::invalid("lifetimeValue", e.to_string()))??;
+        let fit: Fitted = Arc::new(fit);
+        if let Ok(mut fits) = self.fits.lock() {
+            fits.insert(key, (version, fit.clone()));
+        }
+        Ok(fit)
     }
 
     fn cached(&self, workspace_id: i64) -> Option<(i64, Arc<CustomerBook>)> {

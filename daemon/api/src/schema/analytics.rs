@@ -424,6 +424,35 @@ pub struct CustomersReport {
     pub avg_days_between_orders: Option<Decimal>,
     /// Historical lifetime value: mean revenue per customer up to the end of the period.
     pub avg_lifetime_value: Option<Money>,
+    /// The BG/NBD + Gamma-Gamma model fitted on this workspace's customers, or why it could not be.
+    pub lifetime_model: LifetimeModel,
+    /// Customers by predicted value over the model's horizon, best first.
+    pub predicted: Vec<PredictedCustomer>,
+}
+
+#[derive(SimpleObject)]
+pub struct ModelParam {
+    pub name: String,
+    pub value: f64,
+}
+
+/// The fitted lifetime-value model; `error` says why there is none (e.g. too few repeat customers).
+#[derive(SimpleObject)]
+pub struct LifetimeModel {
+    pub customers: i64,
+    pub horizon_months: i32,
+    pub monthly_discount: f64,
+    pub params: Vec<ModelParam>,
+    pub error: Option<String>,
+}
+
+/// A model estimate, not booked money.
+#[derive(SimpleObject)]
+pub struct PredictedCustomer {
+    pub customer_id: ID,
+    pub probability_alive: f64,
+    pub expected_orders: f64,
+    pub predicted_value: Money,
 }
 
 #[derive(SimpleObject)]
@@ -794,7 +823,59 @@ impl AnalyticsView {
                         n + s.orders - 1,
                     )
                 });
+        let (lifetime_model, predicted) = match engine(ctx)?
+            .lifetime_values(self.0.workspace_id, &currency, conns, end)
+            .await
+        {
+            Ok(fit) => {
+                let mut best: Vec<&customers::Prediction> = fit.1.iter().collect();
+                best.sort_by(|a, b| {
+                    b.predicted_value
+                        .cmp(&a.predicted_value)
+                        .then(a.customer_id.cmp(&b.customer_id))
+                });
+                (
+                    LifetimeModel {
+                        customers: fit.0.customers as i64,
+                        horizon_months: customers::CLV_MONTHS as i32,
+                        monthly_discount: customers::CLV_MONTHLY_DISCOUNT,
+                        params: fit
+                            .0
+                            .params
+                            .iter()
+                            .map(|(n, v)| ModelParam {
+                                name: (*n).into(),
+                                value: *v,
+                            })
+                            .collect(),
+                        error: None,
+                    },
+                    best.into_iter()
+                        .take(limit)
+                        .map(|p| PredictedCustomer {
+                            customer_id: ID(p.customer_id.to_string()),
+                            probability_alive: p.probability_alive,
+                            expected_orders: p.expected_orders,
+                            predicted_value: Money::from_minor(p.predicted_value, &currency),
+                        })
+                        .collect(),
+                )
+            }
+            Err(AnalyticsError::Invalid { message, .. }) => (
+                LifetimeModel {
+                    customers: stats.len() as i64,
+                    horizon_months: customers::CLV_MONTHS as i32,
+                    monthly_discount: customers::CLV_MONTHLY_DISCOUNT,
+                    params: Vec::new(),
+                    error: Some(message),
+                },
+                Vec::new(),
+            ),
+            Err(e) => return Err(from_analytics(e)),
+        };
         Ok(CustomersReport {
+            lifetime_model,
+            predicted,
             customers: stats.len() as i64,
             top: self.top_customers(ctx, &currency, limit).await?,
             top20_revenue_percent: Decimal::new(pareto.top20_share_bp, 2),
@@ -908,6 +989,20 @@ impl AnalyticsView {
                 .collect(),
             currency,
         })
+    }
+
+    /// Marketing and content in one currency: campaigns (spend, ROAS), channels (MER, CAC), the funnel with
+    /// drop-offs, attribution of conversions to content (first touch, last touch, linear, time decay) and
+    /// each content item's reach and the lift in its channel's net sales around its publication.
+    #[graphql(complexity = 40)]
+    async fn marketing(
+        &self,
+        ctx: &Context<'_>,
+        currency: Option<String>,
+        #[graphql(default = 7)] lift_days: i32,
+        #[graphql(default = 20)] limit: i32,
+    ) -> Result<MarketingReport> {
+        self.marketing_report(ctx, currency, lift_days, limit).await
     }
 
     /// The KPI series as CSV: one row per bucket and currency, one column per metric (money in major
@@ -1042,5 +1137,292 @@ impl AnalyticsSubscription {
                 }
             });
         Ok(ticks)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CampaignReport {
+    pub campaign_id: ID,
+    pub connection_id: ID,
+    pub name: String,
+    pub spend: Money,
+    pub impressions: i64,
+    pub clicks: i64,
+    pub conversions: i64,
+    pub attributed_revenue: Money,
+    /// Attributed revenue ÷ spend, four decimals.
+    pub roas: Option<Decimal>,
+    /// Spend ÷ platform-reported conversions.
+    pub cost_per_conversion: Option<Money>,
+}
+
+/// One channel's marketing efficiency: its spend against its own sales and new customers.
+#[derive(SimpleObject)]
+pub struct ChannelMarketing {
+    pub connection_id: ID,
+    pub spend: Money,
+    pub net_sales: Money,
+    pub new_customers: i64,
+    pub roas: Option<Decimal>,
+    pub mer: Option<Decimal>,
+    pub cac: Option<Money>,
+}
+
+#[derive(SimpleObject)]
+pub struct FunnelStep {
+    pub stage: String,
+    pub sessions: i64,
+    pub conversion_percent: Option<Decimal>,
+    pub drop_off_percent: Option<Decimal>,
+}
+
+#[derive(SimpleObject)]
+pub struct AttributionCredit {
+    pub content_item_id: ID,
+    pub first_touch: Decimal,
+    pub last_touch: Decimal,
+    pub linear: Decimal,
+    pub time_decay: Decimal,
+}
+
+#[derive(SimpleObject)]
+pub struct ContentReport {
+    pub content_item_id: ID,
+    pub kind: String,
+    pub title: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub views: i64,
+    pub likes: i64,
+    pub comments: i64,
+    pub shares: i64,
+    pub product_clicks: i64,
+    pub click_through_percent: Option<Decimal>,
+    /// Conversions credited to it (linear model).
+    pub attributed_conversions: Decimal,
+    /// Net sales of its channel in the `liftDays` local days before publication and from it on.
+    pub net_sales_before: Option<Money>,
+    pub net_sales_after: Option<Money>,
+    pub lift_percent: Option<Decimal>,
+}
+
+#[derive(SimpleObject)]
+pub struct MarketingReport {
+    pub currency: String,
+    pub campaigns: Vec<CampaignReport>,
+    pub channels: Vec<ChannelMarketing>,
+    pub funnel: Vec<FunnelStep>,
+    pub attribution: Vec<AttributionCredit>,
+    /// Conversions of the period no content touch can be credited with.
+    pub unattributed_conversions: i64,
+    pub content: Vec<ContentReport>,
+}
+
+fn ratio4(num: i64, den: i64) -> Option<Decimal> {
+    (den != 0).then(|| {
+        (Decimal::from(num) / Decimal::from(den))
+            .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    })
+}
+
+fn per_minor(num: i64, den: i64, currency: &str) -> Option<Money> {
+    (den != 0).then(|| {
+        let d = (Decimal::from(num) / Decimal::from(den))
+            .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        Money::from_minor(i64::try_from(d.mantissa()).unwrap_or(i64::MAX), currency)
+    })
+}
+
+impl AnalyticsView {
+    /// Net sales and new customers of the query's period (or another) narrowed to some connections.
+    async fn channel_totals(
+        &self,
+        ctx: &Context<'_>,
+        connections: Vec<i64>,
+        period: Period,
+        currency: &str,
+    ) -> Result<(i64, i64)> {
+        let mut q = self.0.clone();
+        q.filters = Filters {
+            connections,
+            ..Filters::default()
+        };
+        q.compare = None;
+        let (b, _) = kpi::breakdown(engine(ctx)?, &q, period)
+            .await
+            .map_err(from_analytics)?;
+        Ok(b.whole
+            .get(currency)
+            .map(|t| (t.net_sales(), t.new_customers))
+            .unwrap_or((0, 0)))
+    }
+}
+
+impl AnalyticsView {
+    /// What `marketing` answers.
+    async fn marketing_report(
+        &self,
+        ctx: &Context<'_>,
+        currency: Option<String>,
+        lift_days: i32,
+        limit: i32,
+    ) -> Result<MarketingReport> {
+        use creatorflow_analytics::marketing;
+        let limit = clamp_limit(limit, "limit")?;
+        if !(1..=90).contains(&lift_days) {
+            return Err(from_analytics(AnalyticsError::invalid(
+                "liftDays",
+                format!("{lift_days} is out of range 1..=90"),
+            )));
+        }
+        let currency = self.currency(currency);
+        let db = engine(ctx)?.db();
+        let campaigns = marketing::campaigns(db, &self.0)
+            .await
+            .map_err(from_analytics)?;
+        let mine: Vec<&marketing::CampaignStats> = campaigns
+            .iter()
+            .filter(|c| c.currency == currency)
+            .collect();
+        let mut spend_by_channel: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+        for c in &mine {
+            let e = spend_by_channel.entry(c.connection_id).or_default();
+            e.0 += c.spend.unwrap_or(0);
+            e.1 += c.attributed_revenue.unwrap_or(0);
+        }
+        let mut channels = Vec::new();
+        for (conn, (spend, attributed)) in spend_by_channel {
+            let (net, new) = self
+                .channel_totals(ctx, vec![conn], self.0.period, &currency)
+                .await?;
+            channels.push(ChannelMarketing {
+                connection_id: ID(conn.to_string()),
+                spend: Money::from_minor(spend, &currency),
+                net_sales: Money::from_minor(net, &currency),
+                new_customers: new,
+                roas: ratio4(attributed, spend),
+                mer: ratio4(net, spend),
+                cac: per_minor(spend, new, &currency),
+            });
+        }
+        let funnel = marketing::funnel(db, &self.0)
+            .await
+            .map_err(from_analytics)?;
+        let (credit, unattributed) = marketing::attribution(db, &self.0)
+            .await
+            .map_err(from_analytics)?;
+        let items = marketing::content(db, &self.0)
+            .await
+            .map_err(from_analytics)?;
+        let connection_of: std::collections::HashMap<i64, i64> = {
+            use creatorflow_store::entity::content_item;
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            content_item::Entity::find()
+                .filter(content_item::Column::WorkspaceId.eq(self.0.workspace_id))
+                .all(db)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .map(|c| (c.id, c.connection_id))
+                .collect()
+        };
+        let mut content = Vec::new();
+        for item in items.into_iter().take(limit) {
+            let (before, after) =
+                match (item.published_at, connection_of.get(&item.content_item_id)) {
+                    (Some(at), Some(conn)) => {
+                        let day = at.with_timezone(&self.0.tz).date_naive();
+                        let n = chrono::Duration::days(i64::from(lift_days));
+                        let before_p = Period::new(day - n, day - chrono::Duration::days(1))
+                            .map_err(from_analytics)?;
+                        let after_p = Period::new(day, day + n - chrono::Duration::days(1))
+                            .map_err(from_analytics)?;
+                        let b = self
+                            .channel_totals(ctx, vec![*conn], before_p, &currency)
+                            .await?
+                            .0;
+                        let a = self
+                            .channel_totals(ctx, vec![*conn], after_p, &currency)
+                            .await?
+                            .0;
+                        (Some(b), Some(a))
+                    }
+                    _ => (None, None),
+                };
+            content.push(ContentReport {
+                content_item_id: ID(item.content_item_id.to_string()),
+                attributed_conversions: credit
+                    .get(&item.content_item_id)
+                    .map(|c| c.linear)
+                    .unwrap_or_default(),
+                lift_percent: match (before, after) {
+                    (Some(b), Some(a)) if b != 0 => Some(
+                        (Decimal::from(a - b) * Decimal::ONE_HUNDRED / Decimal::from(b.abs()))
+                            .round_dp_with_strategy(
+                                2,
+                                rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                            ),
+                    ),
+                    _ => None,
+                },
+                net_sales_before: before.map(|b| Money::from_minor(b, &currency)),
+                net_sales_after: after.map(|a| Money::from_minor(a, &currency)),
+                kind: item.kind,
+                title: item.title,
+                published_at: item.published_at,
+                views: item.views,
+                likes: item.likes,
+                comments: item.comments,
+                shares: item.shares,
+                product_clicks: item.product_clicks,
+                click_through_percent: item.click_through_percent,
+            });
+        }
+        Ok(MarketingReport {
+            campaigns: mine
+                .iter()
+                .map(|c| CampaignReport {
+                    campaign_id: ID(c.campaign_id.to_string()),
+                    connection_id: ID(c.connection_id.to_string()),
+                    name: c.name.clone(),
+                    spend: Money::from_minor(c.spend.unwrap_or(0), &currency),
+                    impressions: c.impressions.unwrap_or(0),
+                    clicks: c.clicks.unwrap_or(0),
+                    conversions: c.conversions.unwrap_or(0),
+                    attributed_revenue: Money::from_minor(
+                        c.attributed_revenue.unwrap_or(0),
+                        &currency,
+                    ),
+                    roas: ratio4(c.attributed_revenue.unwrap_or(0), c.spend.unwrap_or(0)),
+                    cost_per_conversion: per_minor(
+                        c.spend.unwrap_or(0),
+                        c.conversions.unwrap_or(0),
+                        &currency,
+                    ),
+                })
+                .collect(),
+            channels,
+            funnel: funnel
+                .into_iter()
+                .map(|s| FunnelStep {
+                    stage: s.stage.into(),
+                    sessions: s.sessions,
+                    conversion_percent: s.conversion_percent,
+                    drop_off_percent: s.drop_off_percent,
+                })
+                .collect(),
+            attribution: credit
+                .iter()
+                .map(|(id, c)| AttributionCredit {
+                    content_item_id: ID(id.to_string()),
+                    first_touch: c.first_touch,
+                    last_touch: c.last_touch,
+                    linear: c.linear,
+                    time_decay: c.time_decay,
+                })
+                .collect(),
+            unattributed_conversions: unattributed,
+            content,
+            currency,
+        })
     }
 }
