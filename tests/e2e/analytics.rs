@@ -106,16 +106,16 @@ async fn the_dashboard_answers_the_dictionary_numbers_in_one_query() {
     let a = &data["workspace"]["analytics"];
     let dash = &a["dashboard"];
     // USD: A = 20.00 − 1.00, B = 20.00 − 1.00 → net sales 38.00; D is cancelled.
-    assert_eq!(tile(dash, "USD", "net_sales")["value"], "38");
+    assert_eq!(tile(dash, "USD", "net_sales")["value"], "38.00");
     assert_eq!(tile(dash, "USD", "net_sales")["money"]["amount"], "38.00");
     assert_eq!(tile(dash, "USD", "orders")["value"], "2");
-    assert_eq!(tile(dash, "USD", "aov")["value"], "19");
+    assert_eq!(tile(dash, "USD", "aov")["value"], "19.00");
     assert_eq!(tile(dash, "USD", "cancellation_rate")["value"], "33.33");
     // Previous period (28 February in Kolkata): E = 5.00 − 1.00.
-    assert_eq!(tile(dash, "USD", "net_sales")["previous"], "4");
-    assert_eq!(tile(dash, "USD", "net_sales")["change"], "34");
+    assert_eq!(tile(dash, "USD", "net_sales")["previous"], "4.00");
+    assert_eq!(tile(dash, "USD", "net_sales")["change"], "34.00");
     assert_eq!(tile(dash, "USD", "net_sales")["changePercent"], "850");
-    assert_eq!(tile(dash, "EUR", "net_sales")["value"], "6.5");
+    assert_eq!(tile(dash, "EUR", "net_sales")["value"], "6.50");
     // Two local days in the series, each with its own numbers.
     let usd = dash["kpis"]
         .as_array()
@@ -240,4 +240,120 @@ async fn the_kpi_ticker_pushes_todays_tiles_after_each_committed_order() {
             .expect("a tick after the order");
         assert_eq!(orders_today(&tick), Some((i + 1).to_string()), "{tick}");
     }
+}
+
+#[tokio::test]
+async fn marketing_attribution_and_insights_come_with_their_numbers() {
+    let d = Daemon::start();
+    let admin = d.admin_token();
+    product_with_stock(&d, &admin, "default", "TEE-1", 2).await;
+    let data = d
+        .ok(
+            &admin,
+            ORDER,
+            json!({"id": "M1", "at": "2026-03-03T10:00:00Z", "status": "PAID", "cur": "USD", "price": "30.00", "qty": 2, "email": "m@example.com"}),
+        )
+        .await;
+    assert_eq!(data["recordOrder"]["outcome"], "APPLIED");
+    let ev = |id: &str, kind: &str, body: Value| {
+        let mut e = body;
+        e["sourceEventId"] = json!(id);
+        e["type"] = json!(kind);
+        e
+    };
+    let events = json!([
+        ev(
+            "ad-1",
+            "ad_spend_recorded",
+            json!({"campaign_external_id": "c1", "campaign_name": "Spring",
+            "day": "2026-03-03", "spend_minor": 2000, "currency": "USD", "impressions": 1000, "clicks": 50,
+            "conversions": 2, "attributed_revenue_minor": 6000})
+        ),
+        ev(
+            "cm-1",
+            "content_metrics_recorded",
+            json!({"content_external_id": "v1", "kind": "video",
+            "title": "Try-on", "url": null, "published_at": "2026-03-02T12:00:00Z", "day": "2026-03-03",
+            "views": 400, "likes": 40, "comments": 4, "shares": 2, "product_clicks": 20})
+        ),
+        ev(
+            "f-1",
+            "funnel_event_recorded",
+            json!({"external_id": "f1", "stage": "video_view", "session_key": "s1",
+            "content_external_id": "v1", "sku": null, "occurred_at": "2026-03-03T09:00:00Z"})
+        ),
+        ev(
+            "f-2",
+            "funnel_event_recorded",
+            json!({"external_id": "f2", "stage": "product_view", "session_key": "s1",
+            "content_external_id": null, "sku": "TEE-1", "occurred_at": "2026-03-03T09:05:00Z"})
+        ),
+        ev(
+            "f-3",
+            "funnel_event_recorded",
+            json!({"external_id": "f3", "stage": "paid", "session_key": "s1",
+            "content_external_id": null, "sku": "TEE-1", "occurred_at": "2026-03-03T10:00:00Z"})
+        ),
+        ev(
+            "f-4",
+            "funnel_event_recorded",
+            json!({"external_id": "f4", "stage": "video_view", "session_key": "s2",
+            "content_external_id": "v1", "sku": null, "occurred_at": "2026-03-03T11:00:00Z"})
+        ),
+    ]);
+    let data = d
+        .ok(
+            &admin,
+            r#"mutation($e: [JSON!]!) { ingestEvents(workspace: "default", events: $e) { index outcome error } }"#,
+            json!({"e": events}),
+        )
+        .await;
+    for item in data["ingestEvents"].as_array().expect("items") {
+        assert_eq!(item["outcome"], "APPLIED", "{data}");
+    }
+    let data = d
+        .ok(
+            &admin,
+            r#"{ workspace(slug: "default") { analytics(from: "2026-03-01", to: "2026-03-07") {
+                 marketing { campaigns { name spend { amount } roas costPerConversion { amount } }
+                             channels { spend { amount } netSales { amount } mer cac { amount } newCustomers }
+                             funnel { stage sessions conversionPercent dropOffPercent }
+                             attribution { firstTouch lastTouch linear timeDecay } unattributedConversions
+                             content { title views clickThroughPercent attributedConversions } }
+                 insights { kind priority message subject numbers { name value } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let m = &data["workspace"]["analytics"]["marketing"];
+    assert_eq!(m["campaigns"][0]["name"], "Spring", "{m}");
+    assert_eq!(m["campaigns"][0]["spend"]["amount"], "20.00");
+    assert_eq!(m["campaigns"][0]["roas"], "3");
+    assert_eq!(m["campaigns"][0]["costPerConversion"]["amount"], "10.00");
+    let funnel: Vec<i64> = m["funnel"]
+        .as_array()
+        .expect("funnel")
+        .iter()
+        .filter_map(|s| s["sessions"].as_i64())
+        .collect();
+    assert_eq!(funnel, [2, 1, 0, 0, 1, 0], "{m}");
+    assert_eq!(m["funnel"][1]["conversionPercent"], "50", "{m}");
+    assert_eq!(m["attribution"][0]["lastTouch"], "1", "{m}");
+    assert_eq!(m["unattributedConversions"], 0);
+    assert_eq!(m["content"][0]["title"], "Try-on");
+    assert_eq!(m["content"][0]["clickThroughPercent"], "5", "{m}");
+    let insights = data["workspace"]["analytics"]["insights"]
+        .as_array()
+        .expect("insights");
+    let restock = insights
+        .iter()
+        .find(|i| i["kind"] == "restock")
+        .unwrap_or_else(|| panic!("no restock insight: {insights:?}"));
+    assert_eq!(restock["subject"], "TEE-1");
+    assert_eq!(restock["priority"], 1);
+    assert!(
+        restock["numbers"].as_array().is_some_and(|n| n
+            .iter()
+            .any(|x| x["name"] == "available" && x["value"] == 0)),
+        "{restock}"
+    );
 }

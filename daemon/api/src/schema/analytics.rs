@@ -207,7 +207,7 @@ fn major(unit: Unit, d: Decimal, currency: &str) -> Decimal {
                 .unwrap_or(2);
             let mut m = d;
             m.set_scale(m.scale() + u32::from(exp)).ok();
-            m.normalize()
+            m
         }
         _ => d,
     }
@@ -498,6 +498,26 @@ pub struct OpenAlert {
     pub subject: String,
     pub message: String,
     pub raised_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct InsightNumber {
+    pub name: String,
+    /// Counts, days, basis points, or money in minor units of the query's currency, as `name` says.
+    pub value: i64,
+}
+
+/// A recommendation with the numbers behind it.
+#[derive(SimpleObject)]
+pub struct InsightItem {
+    /// restock, clear_aged_stock, live_slot, win_back, negative_margin or cancellations_rising.
+    pub kind: String,
+    /// 1 = act now, 2 = soon, 3 = worth knowing.
+    pub priority: i32,
+    pub message: String,
+    /// The SKU, customer or connection it is about.
+    pub subject: Option<String>,
+    pub numbers: Vec<InsightNumber>,
 }
 
 /// A frontend's first paint in one round trip.
@@ -1003,6 +1023,96 @@ impl AnalyticsView {
         #[graphql(default = 20)] limit: i32,
     ) -> Result<MarketingReport> {
         self.marketing_report(ctx, currency, lift_days, limit).await
+    }
+
+    /// Plain-language recommendations (restock before a stockout, clear aged stock, the best live slot,
+    /// customers to win back, SKUs sold below cost, rising cancellations), each with the numbers behind it.
+    #[graphql(complexity = 40)]
+    async fn insights(
+        &self,
+        ctx: &Context<'_>,
+        currency: Option<String>,
+        #[graphql(default = 14)] restock_days: i32,
+        #[graphql(default = 90)] aged_days: i32,
+    ) -> Result<Vec<InsightItem>> {
+        use creatorflow_analytics::insights;
+        if restock_days < 1 || aged_days < 1 {
+            return Err(from_analytics(AnalyticsError::invalid(
+                if restock_days < 1 {
+                    "restockDays"
+                } else {
+                    "agedDays"
+                },
+                "must be at least 1",
+            )));
+        }
+        let currency = self.currency(currency);
+        let a = engine(ctx)?;
+        let skus: Vec<products::SkuStats> = products::sku_stats(a.db(), &self.0)
+            .await
+            .map_err(from_analytics)?
+            .into_iter()
+            .filter(|s| s.currency == currency || s.currency.is_empty())
+            .collect();
+        let slots = timing::timing(a.db(), &self.0)
+            .await
+            .map_err(from_analytics)?
+            .best_slots(&currency, 1);
+        let book = a.book(self.0.workspace_id).await.map_err(from_analytics)?;
+        let (_, end) = self.0.period.bounds(self.0.tz);
+        let stats = customers::stats(&book, &currency, &self.0.filters.connections, end);
+        let rfm = customers::rfm(&stats, end);
+        let mut q = self.0.clone();
+        q.compare = Some(Comparison::PreviousPeriod);
+        let rate = creatorflow_analytics::dictionary::metric("cancellation_rate")
+            .ok_or_else(|| internal("the dictionary lacks cancellation_rate"))?;
+        let report = kpi::kpis(a, &q, &[rate], false)
+            .await
+            .map_err(from_analytics)?;
+        let bp = |v: Option<Value>| {
+            v.map(|v| (v.as_decimal() * Decimal::ONE_HUNDRED).round())
+                .and_then(|d| i64::try_from(d.mantissa()).ok())
+        };
+        let cancellation_bp = report
+            .currencies
+            .iter()
+            .find(|c| c.currency == currency)
+            .and_then(|c| c.tiles.first())
+            .and_then(|t| Some((bp(t.value)?, bp(t.previous)?)));
+        let cur = currency.clone();
+        let money = move |m: i64| {
+            let v = Money::from_minor(m, &cur);
+            format!("{} {}", v.amount, v.currency)
+        };
+        let list = insights::insights(&insights::Inputs {
+            now: Utc::now().min(end),
+            days: self.0.period.days(),
+            skus: &skus,
+            slots: &slots,
+            rfm: &rfm,
+            customers: &stats,
+            cancellation_bp,
+            restock_days: i64::from(restock_days),
+            aged_days: i64::from(aged_days),
+            money: &money,
+        });
+        Ok(list
+            .into_iter()
+            .map(|i| InsightItem {
+                kind: i.kind.into(),
+                priority: i32::from(i.priority),
+                message: i.message,
+                subject: i.subject,
+                numbers: i
+                    .numbers
+                    .into_iter()
+                    .map(|(name, value)| InsightNumber {
+                        name: name.into(),
+                        value,
+                    })
+                    .collect(),
+            })
+            .collect())
     }
 
     /// The KPI series as CSV: one row per bucket and currency, one column per metric (money in major
