@@ -238,6 +238,28 @@ async fn bundled_plugins_load_at_start_and_compute_custom_metrics() {
     assert_eq!(part(r, "fees")["money"]["amount"], "8.00");
     assert_eq!(part(r, "margin_percent")["number"], 61.05);
 
+    // The same plugin beside the built-in metrics: over an analytics period, whole and per local day.
+    let today = chrono::Utc::now().date_naive();
+    let data = d
+        .ok(
+            &analyst,
+            r#"query($from: NaiveDate!, $to: NaiveDate!) { workspace(slug: "default") { analytics(from: $from, to: $to) {
+                 customMetric(plugin: "contribution-margin", series: true) {
+                   total { value { money { amount } } } series { label value { kind money { amount } } } } } } }"#,
+            json!({"from": (today - chrono::Duration::days(6)).to_string(), "to": today.to_string()}),
+        )
+        .await;
+    let c = &data["workspace"]["analytics"]["customMetric"];
+    assert_eq!(c["total"]["value"]["money"]["amount"], "232.00", "{c}");
+    let series = c["series"].as_array().expect("series");
+    assert_eq!(series.len(), 7, "{c}");
+    let cents: i64 = series
+        .iter()
+        .filter_map(|p| p["value"]["money"]["amount"].as_str())
+        .map(|a| a.replace('.', "").parse::<i64>().expect("amount"))
+        .sum();
+    assert_eq!(cents, 23_200, "the days add up to the whole: {c}");
+
     // The same metric per order agrees; parameters reach the plugin and bad ones are its own error.
     let data = d
         .ok(

@@ -520,6 +520,20 @@ pub struct InsightItem {
     pub numbers: Vec<InsightNumber>,
 }
 
+/// A metric plugin's value over the period, and per bucket when asked.
+#[derive(SimpleObject)]
+pub struct CustomMetricReport {
+    pub total: super::plugins::CustomMetricResult,
+    pub series: Vec<CustomMetricPoint>,
+}
+
+#[derive(SimpleObject)]
+pub struct CustomMetricPoint {
+    pub start: DateTime<Utc>,
+    pub label: String,
+    pub value: super::plugins::MetricValue,
+}
+
 /// A frontend's first paint in one round trip.
 #[derive(SimpleObject)]
 pub struct Dashboard {
@@ -1113,6 +1127,60 @@ impl AnalyticsView {
                     .collect(),
             })
             .collect())
+    }
+
+    /// A metric plugin's value over this period in this zone, beside the built-in metrics: the whole
+    /// period, and with `series` one value per bucket (at most 400 buckets). Reads only.
+    #[graphql(complexity = 50)]
+    async fn custom_metric(
+        &self,
+        ctx: &Context<'_>,
+        plugin: String,
+        params: Option<Vec<super::plugins::MetricParamInput>>,
+        #[graphql(default)] series: bool,
+    ) -> Result<CustomMetricReport> {
+        let (from, to) = self.0.period.bounds(self.0.tz);
+        let params = params.unwrap_or_default();
+        let request = |from, to| super::plugins::MetricRequest {
+            workspace_id: self.0.workspace_id,
+            timezone: self.0.tz.name().to_owned(),
+            plugin: plugin.clone(),
+            from,
+            to,
+            grain: None,
+            params: params
+                .iter()
+                .map(|p| super::plugins::MetricParamInput {
+                    name: p.name.clone(),
+                    value: p.value.clone(),
+                })
+                .collect(),
+        };
+        let total = super::plugins::evaluate(ctx, request(from, to)).await?;
+        let mut points = Vec::new();
+        if series {
+            let axis =
+                creatorflow_analytics::period::buckets((from, to), self.0.tz, self.0.granularity);
+            if axis.len() > 400 {
+                return Err(from_analytics(AnalyticsError::invalid(
+                    "series",
+                    format!("{} buckets; at most 400 per call", axis.len()),
+                )));
+            }
+            for (i, start) in axis.iter().enumerate() {
+                let end = axis.get(i + 1).copied().unwrap_or(to);
+                let r = super::plugins::evaluate(ctx, request(*start, end)).await?;
+                points.push(CustomMetricPoint {
+                    start: *start,
+                    label: creatorflow_analytics::period::label(*start, self.0.tz),
+                    value: r.value,
+                });
+            }
+        }
+        Ok(CustomMetricReport {
+            total,
+            series: points,
+        })
     }
 
     /// The KPI series as CSV: one row per bucket and currency, one column per metric (money in major
