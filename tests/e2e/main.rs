@@ -14,6 +14,7 @@ mod pages;
 mod plugins;
 mod roles;
 mod scoping;
+mod shopify;
 mod stock;
 mod subscriptions;
 mod surface;

@@ -1,4 +1,5 @@
-//! The HTTP surface: the TikTok Shop endpoints (signed) and the simulator's own control endpoints.
+//! The HTTP surface: the TikTok Shop endpoints (signed), Shopify's GraphQL endpoint, and the simulator's own
+//! control endpoints.
 
 use crate::shop::Shop;
 use crate::{APP_KEY, APP_SECRET, Faults, State, Tick};
@@ -13,6 +14,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Requests whose timestamp is further than this from the clock are refused.
 const TIMESTAMP_WINDOW_SECS: i64 = 300;
+
+/// A webhook ready to post: its raw body and the headers that sign and describe it.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
 
 #[derive(Clone)]
 pub(crate) struct Ctx {
@@ -83,9 +91,14 @@ async fn handle(ctx: Ctx, mut req: Request) -> Response {
         url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
             .into_owned()
             .collect();
+    let shopify = path.starts_with("/admin/api/");
     let token = req
         .headers()
-        .get("x-tts-access-token")
+        .get(if shopify {
+            "x-shopify-access-token"
+        } else {
+            "x-tts-access-token"
+        })
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let method = req.method().clone();
@@ -113,6 +126,14 @@ async fn handle(ctx: Ctx, mut req: Request) -> Response {
             None
         }
     };
+    if let (true, Some(kind)) = (shopify, fault)
+        && kind != "truncated"
+    {
+        if kind == "timeout" {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        }
+        return crate::shopify::fault(kind);
+    }
     match fault {
         Some("429") => {
             let mut r = error(StatusCode::TOO_MANY_REQUESTS, 36009004, "Too many requests");
@@ -133,7 +154,18 @@ async fn handle(ctx: Ctx, mut req: Request) -> Response {
         }
         _ => {}
     }
-    let response = api_endpoint(&ctx, &method, &path, &params, token.as_deref(), &body);
+    let response = if shopify {
+        let mut st = lock(&ctx.state);
+        crate::shopify::handle(
+            &mut st.shopify,
+            method.as_str(),
+            &path,
+            token.as_deref(),
+            &body,
+        )
+    } else {
+        api_endpoint(&ctx, &method, &path, &params, token.as_deref(), &body)
+    };
     if fault == Some("truncated") {
         let (parts, body) = response.into_parts();
         let bytes = body.into_bytes().await.unwrap_or_default();
@@ -391,18 +423,45 @@ async fn control_endpoint(
         },
         "webhook-target" => match serde_json::from_slice::<Value>(body) {
             Ok(v) => {
-                lock(&ctx.state).webhook_target =
-                    v.get("url").and_then(Value::as_str).map(str::to_owned);
+                let url = v.get("url").and_then(Value::as_str).map(str::to_owned);
+                let mut st = lock(&ctx.state);
+                match v.get("platform").and_then(Value::as_str) {
+                    None | Some("tiktok") => st.webhook_target = url,
+                    Some("shopify") => st.shopify_webhook_target = url,
+                    Some(other) => return bad(format!("unknown platform {other}")),
+                }
                 ok(json!({}))
             }
             Err(e) => bad(e.to_string()),
         },
+        "shopify-throttle" => {
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let shop = v
+                .get("shop")
+                .and_then(Value::as_str)
+                .unwrap_or("sim-shopify-1");
+            let points = v
+                .get("available")
+                .and_then(Value::as_u64)
+                .map_or(0, |p| u32::try_from(p).unwrap_or(u32::MAX));
+            if lock(&ctx.state).set_shopify_available(shop, points) {
+                ok(json!({}))
+            } else {
+                bad(format!("unknown shop {shop}"))
+            }
+        }
         "expire-token" => {
             let shop: String = serde_json::from_slice::<Value>(body)
                 .ok()
                 .and_then(|v| v.get("shop").and_then(Value::as_str).map(str::to_owned))
                 .unwrap_or_else(|| "sim-shop-1".into());
             let mut st = lock(&ctx.state);
+            if let Some(s) = st.shopify.iter_mut().find(|s| {
+                s.domain == shop || s.domain.strip_suffix(".myshopify.com") == Some(&shop)
+            }) {
+                s.token_expired = true;
+                return ok(json!({}));
+            }
             match st.shops.iter_mut().find(|s| s.shop_id == shop) {
                 Some(s) => {
                     s.token_expired = true;
@@ -420,8 +479,9 @@ async fn control_endpoint(
 /// Makes the live changes of one tick in every shop, then sends their webhooks.
 pub(crate) async fn tick(state: &Mutex<State>, client: &reqwest::Client, t: Tick) -> Vec<String> {
     let mut changed = Vec::new();
-    let mut outbox: Vec<Vec<u8>> = Vec::new();
-    let (target, faults) = {
+    let mut outbox: Vec<Outgoing> = Vec::new();
+    let mut shopify_outbox: Vec<Outgoing> = Vec::new();
+    let (target, shopify_target, faults) = {
         let mut guard = lock(state);
         let st = &mut *guard;
         let now = clock();
@@ -468,7 +528,7 @@ pub(crate) async fn tick(state: &Mutex<State>, client: &reqwest::Client, t: Tick
                 let (p, _) = shop.skus[k];
                 notes.push((5, json!({"product_id": shop.products[p].id, "status": "ACTIVATE", "update_time": at})));
             }
-            let _ = t.returns; // Returns need the refund entity, which this simulator does not serve yet.
+            // Returns are simulated for Shopify shops only; TikTok returns need a refund entity here first.
             for (kind, data) in notes {
                 st.notifications += 1;
                 let body = json!({
@@ -478,15 +538,57 @@ pub(crate) async fn tick(state: &Mutex<State>, client: &reqwest::Client, t: Tick
                     "timestamp": now,
                     "data": data,
                 });
-                outbox.push(body.to_string().into_bytes());
+                outbox.push(tiktok_webhook(body.to_string().into_bytes()));
             }
         }
-        (st.webhook_target.clone(), st.faults.clone())
+        for i in 0..st.shopify.len() {
+            let notes = crate::shopify::live(
+                &mut st.shopify[i],
+                &mut st.shopify_rng,
+                &t,
+                now,
+                &mut changed,
+            );
+            for (topic, id) in notes {
+                let shop = &st.shopify[i];
+                let Some(payload) = crate::shopify::payload(shop, topic, &id.to_string()) else {
+                    continue;
+                };
+                st.notifications += 1;
+                let hook = crate::shopify::webhook(shop, st.notifications, topic, &payload);
+                shopify_outbox.push(Outgoing {
+                    body: hook.body,
+                    headers: hook.headers,
+                });
+            }
+        }
+        (
+            st.webhook_target.clone(),
+            st.shopify_webhook_target.clone(),
+            st.faults.clone(),
+        )
     };
     if let Some(url) = target {
         send_all(state, client, &url, outbox, &faults).await;
     }
+    if let Some(url) = shopify_target {
+        send_all(state, client, &url, shopify_outbox, &faults).await;
+    }
     changed
+}
+
+/// A TikTok notification, signed: `Authorization` = hex HMAC-SHA256 (app secret) of `app_key + body`.
+fn tiktok_webhook(body: Vec<u8>) -> Outgoing {
+    let mut message = APP_KEY.as_bytes().to_vec();
+    message.extend_from_slice(&body);
+    let signature = hex::encode(hmac(APP_SECRET, &message));
+    Outgoing {
+        body,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("authorization".into(), signature),
+        ],
+    }
 }
 
 /// Sends webhooks with the fault rates applied: dropped, duplicated, delayed or held back and sent after
@@ -495,43 +597,39 @@ async fn send_all(
     state: &Mutex<State>,
     client: &reqwest::Client,
     url: &str,
-    outbox: Vec<Vec<u8>>,
+    outbox: Vec<Outgoing>,
     faults: &Faults,
 ) {
-    let mut plan: Vec<Vec<u8>> = Vec::new();
+    let mut plan: Vec<Outgoing> = Vec::new();
     {
         let mut st = lock(state);
-        for body in outbox {
+        for hook in outbox {
             if st.rng.random_bool(faults.webhook_drop.clamp(0.0, 1.0)) {
                 continue;
             }
             if st.rng.random_bool(faults.webhook_reorder.clamp(0.0, 1.0)) {
-                st.held.push((url.to_owned(), body));
+                st.held.push((url.to_owned(), hook));
                 continue;
             }
             let twice = st.rng.random_bool(faults.webhook_duplicate.clamp(0.0, 1.0));
-            plan.push(body.clone());
-            let held: Vec<_> = st.held.drain(..).map(|(_, b)| b).collect();
-            plan.extend(held);
+            plan.push(hook.clone());
+            let (held, kept): (Vec<_>, Vec<_>) = st.held.drain(..).partition(|(u, _)| u == url);
+            st.held = kept;
+            plan.extend(held.into_iter().map(|(_, h)| h));
             if twice {
-                plan.push(body);
+                plan.push(hook);
             }
         }
     }
     if faults.webhook_delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(faults.webhook_delay_ms)).await;
     }
-    for body in plan {
-        let mut message = APP_KEY.as_bytes().to_vec();
-        message.extend_from_slice(&body);
-        let signature = hex::encode(hmac(APP_SECRET, &message));
-        let sent = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("authorization", signature)
-            .body(body)
-            .send()
-            .await;
+    for hook in plan {
+        let mut request = client.post(url);
+        for (name, value) in &hook.headers {
+            request = request.header(name, value);
+        }
+        let sent = request.body(hook.body).send().await;
         if let Err(e) = sent {
             tracing::warn!(error = %e, "Webhook delivery failed");
         }

@@ -182,7 +182,13 @@ pub fn events(
                     Payload::RefundRecorded(RefundRecord {
                         order_external_id: r.order_id.clone(),
                         external_id: Some(r.external_id.clone()),
-                        kind: if r.restock { "return" } else { "refund" }.into(),
+                        // Units that come back make a return (sellable when restocked); money alone a refund.
+                        kind: if r.lines.is_empty() {
+                            "refund"
+                        } else {
+                            "return"
+                        }
+                        .into(),
                         amount_minor: r.amount.minor,
                         currency: r.amount.currency.to_string(),
                         reason: r.reason.clone(),
@@ -460,5 +466,49 @@ mod tests {
         };
         assert_ne!(id(shipment("1Z1")), id(shipment("1Z2")));
         assert_eq!(id(shipment("1Z1")), id(shipment("1Z1")));
+    }
+
+    /// Units that come back make a return whether or not they are restocked; only a refund without lines
+    /// is money alone (the write path refuses a money-only refund that names lines).
+    #[test]
+    fn refunds_with_lines_are_returns_sellable_only_when_restocked() {
+        let refund = |restock: bool, lines: bool| {
+            let target = Target {
+                workspace_id: WorkspaceId(1),
+                connection_id: ConnectionId(1),
+            };
+            let r = Record::Refund(model::Refund {
+                external_id: "r-1".into(),
+                order_id: "576-1".into(),
+                created_at: DateTime::from_timestamp(1_796_493_982, 0).expect("instant"),
+                amount: usd(500),
+                reason: None,
+                restock,
+                lines: if lines {
+                    vec![model::RefundLine {
+                        sku: "TEE".into(),
+                        quantity: 1,
+                        amount: usd(500),
+                    }]
+                } else {
+                    Vec::new()
+                },
+            });
+            match events(target, &[r], &Reserved::new())
+                .expect("maps")
+                .remove(0)
+                .payload
+            {
+                Payload::RefundRecorded(r) => r,
+                other => panic!("not a refund: {other:?}"),
+            }
+        };
+        let kept = refund(false, true);
+        assert_eq!(kept.kind, "return");
+        assert!(!kept.lines[0].sellable);
+        let restocked = refund(true, true);
+        assert_eq!(restocked.kind, "return");
+        assert!(restocked.lines[0].sellable);
+        assert_eq!(refund(false, false).kind, "refund");
     }
 }

@@ -169,6 +169,9 @@ impl SyncEngine {
                     tracing::warn!(connection = opened.model.id, sku = %update.sku, reason = %reason, "Channel refused a stock push");
                     "rejected"
                 }
+                // The channel already holds what the ledger says (e.g. it reported this very count):
+                // nothing to overwrite and nothing diverged.
+                PushOutcome::Conflict(actual) if actual == update.quantity => "in_sync",
                 PushOutcome::Conflict(actual) => {
                     tracing::warn!(
                         connection = opened.model.id,

@@ -7,7 +7,7 @@ use creatorflow_core::ConnectionId;
 use creatorflow_ingest::Outcome;
 use creatorflow_plugin_host::ErrorKind;
 use creatorflow_plugin_host::model::{
-    DomainChange, ReportedError, WebhookEvent, WebhookRequest, WebhookVerdict,
+    DomainChange, Record, ReportedError, WebhookEvent, WebhookRequest, WebhookVerdict,
 };
 use creatorflow_store::sync::NewDelivery;
 use std::time::Instant;
@@ -140,7 +140,17 @@ impl SyncEngine {
                 DomainChange::Deleted(_) => {}
             }
         }
-        let events = match map::events(opened.target, &upserts, &map::Reserved::new()) {
+        // A stock record sets on-hand from the channel's available count, which excludes units held by open
+        // orders: those are read only when the delivery carries stock.
+        let reserved = if upserts.iter().any(|r| matches!(r, Record::Stock(_))) {
+            match self.reserved(opened.target.workspace_id).await {
+                Ok(r) => r,
+                Err(e) => return WebhookReply::new(503, "failed", e.to_string()),
+            }
+        } else {
+            map::Reserved::new()
+        };
+        let events = match map::events(opened.target, &upserts, &reserved) {
             Ok(events) => events,
             Err(e) => return WebhookReply::new(400, "malformed", e.to_string()),
         };

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::BTreeMap;
 
+mod shopify;
+
 async fn start(config: SimConfig) -> SimHandle {
     Simulator::start(config, "127.0.0.1:0".parse().expect("addr"))
         .await
