@@ -357,3 +357,126 @@ async fn marketing_attribution_and_insights_come_with_their_numbers() {
         "{restock}"
     );
 }
+
+#[test]
+fn forecast_backtest_scores_a_users_csv_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Two years of daily sales with a strong weekly pattern: a seasonal model must win the backtest.
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
+    let mut csv = String::from("date,value\n");
+    for i in 0..730i64 {
+        let day = start + chrono::Duration::days(i);
+        let weekly = [10, 12, 11, 13, 30, 45, 40][(i % 7) as usize];
+        csv.push_str(&format!("{day},{}\n", weekly + i % 3));
+    }
+    let good = dir.path().join("sales.csv");
+    std::fs::write(&good, csv).expect("write");
+    let out = std::process::Command::new(crate::harness::daemon_bin())
+        .args(["forecast", "backtest", "--csv"])
+        .arg(&good)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("730 periods"), "{text}");
+    let chosen = text
+        .lines()
+        .find(|l| l.ends_with(" *"))
+        .unwrap_or_else(|| panic!("no chosen model: {text}"));
+    assert!(
+        !chosen.starts_with("naive "),
+        "a weekly pattern beats naive: {text}"
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "date,value\n2026-01-01,3\n2026-13-02,4\n").expect("write");
+    let out = std::process::Command::new(crate::harness::daemon_bin())
+        .args(["forecast", "backtest", "--csv"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3"), "{err}");
+}
+
+#[tokio::test]
+async fn stored_forecasts_plan_stock_and_turn_stale_when_data_changes() {
+    let d = Daemon::start();
+    let admin = d.admin_token();
+    product_with_stock(&d, &admin, "default", "TEE-1", 200).await;
+    // Three units a day for the last 90 days: 200 − 270 sold… keep stock positive by counting after.
+    let now = chrono::Utc::now();
+    for day in 1..=90 {
+        let at = (now - chrono::Duration::days(day)).to_rfc3339();
+        let data = d
+            .ok(
+                &admin,
+                ORDER,
+                json!({"id": format!("F{day}"), "at": at, "status": "DELIVERED", "cur": "USD", "price": "10.00", "qty": 3, "email": null}),
+            )
+            .await;
+        assert_eq!(data["recordOrder"]["outcome"], "APPLIED");
+    }
+    d.ok(
+        &admin,
+        r#"mutation { setStock(input: {workspace: "default", sku: "TEE-1", onHand: 30}) { outcome } }"#,
+        json!({}),
+    )
+    .await;
+    let data = d
+        .ok(
+            &admin,
+            r#"mutation { refreshForecasts(workspace: "default") { series failed dataVersion } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["refreshForecasts"]["series"], 2, "{data}");
+    const READ: &str = r#"{ workspace(slug: "default") { forecasts { metric sku currency model smape
+        points { day value lower80 upper80 lower95 upper95 } available stockoutDay daysOfCover reorderQuantity stale } } }"#;
+    let data = d.ok(&admin, READ, json!({})).await;
+    let list = data["workspace"]["forecasts"]
+        .as_array()
+        .expect("forecasts");
+    let sales = list
+        .iter()
+        .find(|f| f["metric"] == "net_sales")
+        .expect("net sales");
+    assert_eq!(sales["currency"], "USD");
+    assert_eq!(sales["points"].as_array().map(Vec::len), Some(28));
+    let units = list.iter().find(|f| f["sku"] == "TEE-1").expect("TEE-1");
+    assert_eq!(units["available"], 30);
+    // About three a day against 30 available: out of stock in about ten days, and more must be ordered.
+    let cover = units["daysOfCover"].as_f64().expect("cover");
+    assert!((7.0..=14.0).contains(&cover), "{units}");
+    assert!(units["stockoutDay"].is_string(), "{units}");
+    assert!(
+        units["reorderQuantity"].as_i64().is_some_and(|q| q > 0),
+        "{units}"
+    );
+    let p = &units["points"][0];
+    let (lo, v, hi) = (
+        p["lower95"].as_f64().expect("lo"),
+        p["value"].as_f64().expect("v"),
+        p["upper95"].as_f64().expect("hi"),
+    );
+    assert!(lo <= v && v <= hi && (2.0..=4.0).contains(&v), "{p}");
+    assert_eq!(units["stale"], false);
+    // New data makes the stored forecasts stale; reading them does not refit.
+    d.ok(
+        &admin,
+        ORDER,
+        json!({"id": "F-new", "at": now.to_rfc3339(), "status": "PAID", "cur": "USD", "price": "10.00", "qty": 1, "email": null}),
+    )
+    .await;
+    let data = d.ok(&admin, READ, json!({})).await;
+    assert!(
+        data["workspace"]["forecasts"]
+            .as_array()
+            .is_some_and(|l| l.iter().all(|f| f["stale"] == true)),
+        "{data}"
+    );
+}

@@ -124,7 +124,7 @@ fn migrate_command_prepares_a_fresh_database() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 5 migration"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 6 migration"));
     let again = run(&["migrate", "--data-dir", &data_str], &[], tmp.path());
     assert!(String::from_utf8_lossy(&again.stdout).contains("applied 0 migration"));
     assert!(data.join("creatorflow.db").exists());

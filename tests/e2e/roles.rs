@@ -146,6 +146,11 @@ fn table() -> Vec<(&'static str, Policy, String)> {
             ),
         ),
         (
+            "refreshForecasts",
+            Policy::WriteData,
+            format!(r#"mutation {{ refreshForecasts(workspace: "{W}") {{ series }} }}"#),
+        ),
+        (
             "setConnectionStatus",
             Policy::Administer,
             format!(

@@ -237,7 +237,13 @@ mod tests {
         let kinds: Vec<&str> = got.iter().map(|g| g.kind).collect();
         assert_eq!(
             kinds,
-            ["restock", "cancellations_rising", "win_back", "clear_aged_stock", "live_slot"]
+            [
+                "restock",
+                "cancellations_rising",
+                "win_back",
+                "clear_aged_stock",
+                "live_slot"
+            ]
         );
         assert_eq!(
             got[0].message,
@@ -245,6 +251,10 @@ mod tests {
         );
         assert!(got[2].message.contains("$900.00"), "{}", got[2].message);
         assert_eq!(got[3].subject.as_deref(), Some("OLD"));
-        assert!(got[4].message.contains("Friday 20:00, $150.00 per hour"), "{}", got[4].message);
+        assert!(
+            got[4].message.contains("Friday 20:00, $150.00 per hour"),
+            "{}",
+            got[4].message
+        );
     }
 }

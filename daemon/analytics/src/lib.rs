@@ -7,6 +7,7 @@
 pub mod book;
 pub mod customers;
 pub mod dictionary;
+pub mod forecasts;
 pub mod insights;
 pub mod kpi;
 pub mod marketing;

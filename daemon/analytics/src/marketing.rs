@@ -1,7 +1,6 @@
 //! Marketing and content: spend and returns per campaign and channel, the conversion funnel with its
 //! drop-offs, multi-touch attribution of conversions to content, and the lift a video or LIVE brought.
 
-use crate::period::start_of_day;
 use crate::{AnalyticsError, Query};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use creatorflow_store::entity::{
@@ -380,23 +379,6 @@ pub async fn content(
             .then(a.content_item_id.cmp(&b.content_item_id))
     });
     Ok(out)
-}
-
-/// The local days `[day − n, day)` and `[day, day + n)` around a publication, as UTC ranges.
-pub fn lift_windows(
-    published: DateTime<Utc>,
-    tz: chrono_tz::Tz,
-    n: i64,
-) -> (
-    (DateTime<Utc>, DateTime<Utc>),
-    (DateTime<Utc>, DateTime<Utc>),
-) {
-    let day = published.with_timezone(&tz).date_naive();
-    let at = |d: NaiveDate| start_of_day(d, tz);
-    (
-        (at(day - Duration::days(n)), at(day)),
-        (at(day), at(day + Duration::days(n))),
-    )
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod demo;
+mod forecast;
 mod plugins;
 mod serve;
 mod sync;
@@ -99,6 +100,9 @@ enum Command {
     /// Sync a marketplace connection now.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// Forecasting tools (scoring the forecaster on your own series).
+    #[command(subcommand)]
+    Forecast(forecast::ForecastCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -197,6 +201,12 @@ fn main() -> ExitCode {
         }
         Command::Plugin(cmd) => match cmd.config_args().map(|c| load_config(c, None)) {
             Some(Ok(config)) => run_async(plugins::run(config, cmd)),
+            Some(Err(code)) => return code,
+            None => Ok(()),
+        },
+        Command::Forecast(forecast::ForecastCommand::Backtest { csv }) => forecast::backtest(&csv),
+        Command::Forecast(cmd) => match cmd.config_args().map(|c| load_config(c, None)) {
+            Some(Ok(config)) => run_async(forecast::run(config, cmd)),
             Some(Err(code)) => return code,
             None => Ok(()),
         },

@@ -209,6 +209,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if store.backend() == creatorflow_store::Backend::Sqlite {
         spawn_checkpointer(store.clone());
     }
+    if pending == 0 {
+        spawn_forecaster(store.clone());
+    }
     let plugins = start_plugins(&config, &store)?;
     let options = SchemaOptions {
         max_depth: g.max_depth,
@@ -330,6 +333,43 @@ impl Acceptor for NoDelay {
 
 /// Checkpoints the SQLite WAL every second in the background, so commits do not stall on it, and refreshes
 /// the planner's statistics every hour as the data grows.
+/// Keeps every workspace's stored forecasts current: each hour, forecasts a day old, or made before the data
+/// last changed and at least an hour old, are made again.
+fn spawn_forecaster(store: Store) {
+    tokio::spawn(async move {
+        let analytics = creatorflow_analytics::Analytics::new(store.db().clone());
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Ok(workspaces) = store.all_workspaces().await else {
+                continue;
+            };
+            for ws in workspaces {
+                let Ok(tz) = creatorflow_core::Timezone::parse(&ws.timezone) else {
+                    continue;
+                };
+                let started = Instant::now();
+                match creatorflow_analytics::forecasts::refresh_if_due(&analytics, ws.id, tz.tz())
+                    .await
+                {
+                    Ok(Some(r)) => tracing::info!(
+                        workspace = %ws.slug,
+                        series = r.series,
+                        failed = r.failed,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "Forecasts refreshed"
+                    ),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(workspace = %ws.slug, error = %e, "Forecast refresh failed")
+                    }
+                }
+            }
+        }
+    });
+}
+
 fn spawn_checkpointer(store: Store) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));

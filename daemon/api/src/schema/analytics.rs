@@ -1604,3 +1604,144 @@ impl AnalyticsView {
         })
     }
 }
+
+/// One day of a stored forecast (money series in major units of the currency).
+#[derive(SimpleObject)]
+pub struct ForecastPoint {
+    pub day: NaiveDate,
+    pub value: f64,
+    pub lower80: f64,
+    pub upper80: f64,
+    pub lower95: f64,
+    pub upper95: f64,
+}
+
+/// A stored forecast: the model its backtest chose and that model's errors, the points, and for SKUs the
+/// stock plan. Reading it never fits a model.
+#[derive(SimpleObject)]
+pub struct ForecastInfo {
+    /// `net_sales` or `units`.
+    pub metric: String,
+    /// The SKU, or null for the workspace.
+    pub sku: Option<String>,
+    pub currency: Option<String>,
+    pub model: String,
+    /// Rolling-origin backtest of the chosen model: sMAPE %, MASE, interval coverage (0–1).
+    pub smape: Option<f64>,
+    pub mase: Option<f64>,
+    pub coverage80: Option<f64>,
+    pub coverage95: Option<f64>,
+    pub points: Vec<ForecastPoint>,
+    pub available: Option<i64>,
+    /// First day whose forecast demand the available stock cannot meet in full.
+    pub stockout_day: Option<NaiveDate>,
+    pub days_of_cover: Option<f64>,
+    pub safety_stock: Option<f64>,
+    pub reorder_point: Option<f64>,
+    pub reorder_quantity: Option<i64>,
+    /// The data version it was computed from, and whether data changed since.
+    pub data_version: i64,
+    pub stale: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) async fn forecasts(
+    ctx: &Context<'_>,
+    workspace_id: i64,
+    metric: Option<String>,
+    sku: Option<String>,
+    first: i32,
+) -> Result<Vec<ForecastInfo>> {
+    let limit = clamp_limit(first, "first")?;
+    let a = engine(ctx)?;
+    let version = a.data_version(workspace_id).await.map_err(from_analytics)?;
+    let rows = creatorflow_analytics::forecasts::list(
+        a.db(),
+        workspace_id,
+        metric.as_deref(),
+        sku.as_deref(),
+        limit as u64,
+    )
+    .await
+    .map_err(from_analytics)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let scale = if r.currency.is_empty() {
+                1.0
+            } else {
+                let exp = creatorflow_core::Currency::parse(&r.currency)
+                    .map(|c| c.exponent())
+                    .unwrap_or(2);
+                10f64.powi(i32::from(exp))
+            };
+            let raw: Vec<[f64; 5]> = serde_json::from_str(&r.points).unwrap_or_default();
+            ForecastInfo {
+                points: raw
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| ForecastPoint {
+                        day: r.first_day + chrono::Duration::days(i as i64),
+                        value: p[0] / scale,
+                        lower80: p[1] / scale,
+                        upper80: p[2] / scale,
+                        lower95: p[3] / scale,
+                        upper95: p[4] / scale,
+                    })
+                    .collect(),
+                metric: r.metric,
+                sku: (!r.subject.is_empty()).then_some(r.subject),
+                currency: (!r.currency.is_empty()).then_some(r.currency),
+                model: r.model,
+                smape: r.smape,
+                mase: r.mase,
+                coverage80: r.coverage80,
+                coverage95: r.coverage95,
+                available: r.available,
+                stockout_day: r.stockout_day,
+                days_of_cover: r.days_of_cover,
+                safety_stock: r.safety_stock,
+                reorder_point: r.reorder_point,
+                reorder_quantity: r.reorder_quantity,
+                stale: r.data_version != version,
+                data_version: r.data_version,
+                created_at: r.created_at,
+            }
+        })
+        .collect())
+}
+
+#[derive(SimpleObject)]
+pub struct ForecastRefresh {
+    pub series: i64,
+    pub failed: i64,
+    pub data_version: i64,
+}
+
+#[derive(Default)]
+pub struct AnalyticsMutation;
+
+#[Object]
+impl AnalyticsMutation {
+    /// Forecasts every series of the workspace now (net sales per currency, units per SKU with a stock
+    /// plan) and stores them; the daemon also does this daily and after the data changed.
+    async fn refresh_forecasts(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+    ) -> Result<ForecastRefresh> {
+        let ws = crate::auth::workspace_for(ctx, &workspace, crate::auth::Need::WriteData).await?;
+        let tz = creatorflow_core::Timezone::parse(&ws.timezone)
+            .map_err(internal)?
+            .tz();
+        let today = Utc::now().with_timezone(&tz).date_naive();
+        let r = creatorflow_analytics::forecasts::refresh(engine(ctx)?, ws.id, tz, today)
+            .await
+            .map_err(from_analytics)?;
+        Ok(ForecastRefresh {
+            series: r.series as i64,
+            failed: r.failed as i64,
+            data_version: r.data_version,
+        })
+    }
+}

@@ -32,6 +32,7 @@ pub struct Mutation(
     plugins::PluginMutation,
     sync::SyncMutation,
     tokens::TokenMutation,
+    analytics::AnalyticsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -209,6 +209,18 @@ impl Workspace {
         )
     }
 
+    /// Stored forecasts (net sales per currency, units per SKU with stockout day and reorder quantity),
+    /// SKUs soonest out of stock first. Reading never fits a model; `refreshForecasts` or the daily job does.
+    async fn forecasts(
+        &self,
+        ctx: &Context<'_>,
+        metric: Option<String>,
+        sku: Option<String>,
+        #[graphql(default = 50)] first: i32,
+    ) -> Result<Vec<super::analytics::ForecastInfo>> {
+        super::analytics::forecasts(ctx, self.0.id, metric, sku, first).await
+    }
+
     /// How the write path behaves for this workspace.
     async fn settings(&self, ctx: &Context<'_>) -> Result<super::ingest::WorkspaceSettings> {
         let store = ctx.data::<Store>()?;

@@ -12,6 +12,7 @@ pub mod content_item;
 pub mod content_metrics_daily;
 pub mod customer;
 pub mod customer_identity;
+pub mod forecast;
 pub mod funnel_event;
 pub mod ingest_event;
 pub mod inventory_ledger;

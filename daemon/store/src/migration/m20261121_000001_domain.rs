@@ -637,6 +637,10 @@ mod tests {
         }
         migrated.insert("webhook_deliveries", shape(&sync::webhook_deliveries()));
         migrated.insert("maintenance_tasks", shape(&analytics::maintenance_tasks()));
+        migrated.insert(
+            "forecasts",
+            shape(&super::super::m20261208_000001_forecasts::forecasts()),
+        );
         for columns in migrated.values_mut() {
             columns.sort();
         }
@@ -675,6 +679,7 @@ mod tests {
             from_entity(orders_hourly::Entity),
             from_entity(webhook_delivery::Entity),
             from_entity(maintenance_task::Entity),
+            from_entity(forecast::Entity),
         ];
         assert_eq!(entities.len(), migrated.len(), "one entity per table");
         for (name, mut columns) in entities {

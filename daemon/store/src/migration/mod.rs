@@ -8,6 +8,7 @@ mod m20261205_000001_page_indexes;
 mod m20261206_000001_sync;
 pub(crate) mod m20261207_000001_analytics;
 pub use m20261207_000001_analytics::REBUILD_ROLLUPS;
+pub(crate) mod m20261208_000001_forecasts;
 
 /// Applies every migration of this crate in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_page_indexes::Migration),
             Box::new(m20261206_000001_sync::Migration),
             Box::new(m20261207_000001_analytics::Migration),
+            Box::new(m20261208_000001_forecasts::Migration),
         ]
     }
 }
@@ -46,6 +48,7 @@ mod tests {
             "ingest_events",
             "webhook_deliveries",
             "maintenance_tasks",
+            "forecasts",
         ] {
             assert!(!manager.has_table(table).await.expect("inspect"), "{table}");
         }
