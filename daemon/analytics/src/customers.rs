@@ -344,8 +344,14 @@ pub fn predict(
     let mut out = Vec::with_capacity(rows.len());
     for (customer, s, mean) in &rows {
         let expected = bg.expected_purchases(s, horizon).map_err(model_err)?;
-        let value = creatorflow_clv::clv(&bg, &gg, s, *mean, CLV_MONTHS, CLV_MONTHLY_DISCOUNT)
-            .map_err(model_err)?;
+        // A repeat buyer whose repeat orders were refunded down to nothing or less is worth nothing to the
+        // spend model (it takes only positive mean values); such a customer must not fail everyone's fit.
+        let value = if s.frequency() >= 1 && *mean <= 0.0 {
+            0.0
+        } else {
+            creatorflow_clv::clv(&bg, &gg, s, *mean, CLV_MONTHS, CLV_MONTHLY_DISCOUNT)
+                .map_err(model_err)?
+        };
         out.push(Prediction {
             customer_id: *customer,
             probability_alive: bg.p_alive(s),
@@ -507,7 +513,12 @@ mod model_tests {
                 customer,
                 connection: 1,
                 at: start + chrono::Duration::seconds((day * 86_400.0) as i64),
-                net: 1000 + customer % 7 * 100,
+                // One customer in 500 had their orders refunded to below nothing.
+                net: if customer % 500 == 0 {
+                    -77
+                } else {
+                    1000 + customer % 7 * 100
+                },
             })
             .collect();
         v.sort_by_key(|f| (f.customer, f.at));
