@@ -9,6 +9,7 @@ mod crash;
 mod foundation;
 mod fuzz_corpus;
 mod harness;
+mod import_orders;
 mod limits;
 mod pages;
 mod plugins;

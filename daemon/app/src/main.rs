@@ -78,15 +78,20 @@ enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(demo::DemoCommand),
-    /// Import products or stock from a CSV file through the write path.
+    /// Import products, stock, orders, refunds, ad spend or content metrics from a CSV file through the write
+    /// path (docs/import.md).
     Import {
         #[command(flatten)]
         cfg: ConfigArgs,
-        /// products or stock.
+        /// What the file holds; orders may be in the CreatorFlow layout or a Shopify or TikTok Shop export.
         kind: transfer::FileKind,
         file: PathBuf,
         #[arg(long, default_value = "default")]
         workspace: String,
+        /// The connection the rows belong to (orders, refunds, ad-spend, content), e.g. the TikTok Shop
+        /// connection an export came from; default: the workspace's CSV import connection.
+        #[arg(long, value_name = "ID")]
+        connection: Option<i64>,
         /// Import the valid rows of a file that also has invalid ones (default: refuse the whole file).
         #[arg(long)]
         skip_invalid: bool,
@@ -182,10 +187,18 @@ fn main() -> ExitCode {
             kind,
             file,
             workspace,
+            connection,
             skip_invalid,
         } => match load_config(&cfg, None) {
             Ok(config) => match run_async(async {
-                Ok(transfer::import(config, kind, &file, &workspace, skip_invalid).await)
+                let req = transfer::ImportRequest {
+                    kind,
+                    file: &file,
+                    workspace: &workspace,
+                    connection,
+                    skip_invalid,
+                };
+                Ok(transfer::import(config, req).await)
             }) {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(transfer::ImportFailure::Refused(report))) => {

@@ -62,6 +62,10 @@ impl Daemon {
         })
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        Some(self.child.id())
+    }
+
     pub async fn gql(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
         let body: Value = self
             .http

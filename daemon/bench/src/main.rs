@@ -4,10 +4,15 @@
 //!   batched inserts of the same number of rows (the floor any write path on this disk pays).
 //! - `latency`: accepted HTTP mutation → subscription message on the real daemon at a fixed rate.
 //! - `stock-query`: the low-stock query over a 10K-SKU catalog, in-process and over GraphQL.
+//! - `dashboard`: the analytics fields over GraphQL on a large demo shop, next to DuckDB on the same raw rows.
+//! - `import-orders`: `creatorflow import orders` of a generated N-line file into a fresh SQLite data directory
+//!   (lines/s, peak RSS), next to DuckDB reading the same file.
 
 #![allow(clippy::print_stdout)] // A report tool: printing its tables is its job.
 
 mod daemon;
+mod dashboard;
+mod import;
 mod ingest;
 mod latency;
 mod query;
@@ -52,6 +57,38 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         warmup: u64,
     },
+    /// Order history import through the CLI into a fresh SQLite data directory, against DuckDB reading the file.
+    ImportOrders {
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Import a catalog of the SKUs first (untimed), so order lines move stock as they would in a shop.
+        #[arg(long)]
+        catalog: bool,
+        /// Keep the generated file here instead of a temporary directory.
+        #[arg(long, value_name = "FILE")]
+        keep: Option<std::path::PathBuf>,
+        /// Run the import loop in this process with batches of this many lines (no CLI, no DuckDB): the write
+        /// path's share of the time, for tuning.
+        #[arg(long, value_name = "LINES")]
+        in_process: Option<usize>,
+    },
+    /// The analytics read path on a large demo shop over GraphQL (dashboard and every analytics field), against
+    /// DuckDB answering the dashboard's KPI set from the same raw rows.
+    Dashboard {
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 10_000)]
+        skus: usize,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+        /// Seed into (or reuse) this data directory instead of a temporary one.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<std::path::PathBuf>,
+    },
     /// The low-stock query over a large catalog.
     StockQuery {
         #[arg(long, default_value_t = 10_000)]
@@ -95,6 +132,20 @@ fn main() -> anyhow::Result<()> {
                 warmup,
             } => latency::run(rate, seconds, warmup).await,
             Command::StockQuery { skus, runs } => query::run(skus, runs).await,
+            Command::Dashboard {
+                orders,
+                skus,
+                days,
+                runs,
+                data_dir,
+            } => dashboard::run(orders, skus, days, runs, data_dir).await,
+            Command::ImportOrders {
+                lines,
+                runs,
+                catalog,
+                keep,
+                in_process,
+            } => import::run(lines, runs, catalog, keep, in_process).await,
         }
     })
 }

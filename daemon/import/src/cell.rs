@@ -1,7 +1,8 @@
 //! Parsing single cells. Each parser returns the reason a spreadsheet user should read when the cell is wrong;
 //! reasons quote the value and, where it is clear what was meant, say what to write instead.
 
-use creatorflow_core::Currency;
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use creatorflow_core::{Currency, Timezone, bounds};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -199,6 +200,10 @@ fn mentions_currency(value: &str) -> bool {
 /// Trailing zeros beyond the currency's decimals are accepted ("1999.00" JPY is 1999) because the amount is still
 /// exact and spreadsheets format numbers that way; any other digit beyond them is refused rather than rounded.
 pub(crate) fn money(value: &str, currency: Currency) -> Result<i64, String> {
+    // Nearly every cell of a real file is a plain number: convert it without the checks that explain the others.
+    if is_plain_decimal(value) {
+        return exact_minor(value, currency);
+    }
     if mentions_currency(value) {
         let amount: String = value
             .chars()
@@ -232,6 +237,11 @@ pub(crate) fn money(value: &str, currency: Currency) -> Result<i64, String> {
     if !is_plain_decimal(value) {
         return Err(format!("{} is not a number", q(value)));
     }
+    exact_minor(value, currency)
+}
+
+/// A plain decimal (digits, at most one dot) as minor units of `currency`, refusing digits beyond its decimals.
+fn exact_minor(value: &str, currency: Currency) -> Result<i64, String> {
     let amount = Decimal::from_str_exact(value)
         .map_err(|_| format!("{} is too large to be an amount", q(value)))?;
     let exponent = currency.exponent();
@@ -325,6 +335,210 @@ pub(crate) fn lead_time_days(value: &str) -> Result<i32, String> {
         .ok()
         .filter(|d| *d <= MAX_LEAD_TIME_DAYS)
         .ok_or_else(out_of_range)
+}
+
+/// A quantity sold or returned: a whole number of at least 1.
+pub(crate) fn units(value: &str) -> Result<i64, String> {
+    match quantity(value)? {
+        0 => Err(format!(
+            "{} is not a quantity; a line has at least 1 unit",
+            q(value)
+        )),
+        n => Ok(n),
+    }
+}
+
+/// An identifier from another system (an order number, a campaign id): one line, at most `max` bytes, spaces
+/// allowed, and not a number Excel has rounded into scientific notation.
+pub(crate) fn ident(value: &str, max: usize) -> Result<String, String> {
+    let value = unescape_formula(value);
+    if looks_like_excel_scientific(value) {
+        return Err(format!("{} looks like {SCIENTIFIC_HINT}", q(value)));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!(
+            "{} contains a line break or control character; keep it on one line",
+            q(value)
+        ));
+    }
+    if value.len() > max {
+        return Err(format!(
+            "{} is {} bytes long; at most {max} are allowed",
+            q(value),
+            value.len()
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// An e-mail address, as far as a spreadsheet can tell: one `@` with text on both sides and no spaces.
+pub(crate) fn email(value: &str) -> Result<String, String> {
+    let ok = value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && value.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("{} is not an e-mail address", q(value)))
+    }
+}
+
+/// yes/no in the forms spreadsheets use.
+pub(crate) fn yes_no(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" => Ok(true),
+        "no" | "n" | "false" | "0" => Ok(false),
+        _ => Err(format!("{} is not yes or no", q(value))),
+    }
+}
+
+/// How a file writes its dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dates {
+    /// `2026-03-10 14:05:00`, optionally with an offset (`+09:00`, `-0500`, `Z`) or a `T`; a bare date is midnight.
+    Iso,
+    /// TikTok Shop's Seller Center: `10/03/2024 11:52:07 AM` (month first, 12-hour clock, as US exports write
+    /// it) or `25/06/2026 13:03:57` (day first, 24-hour clock, as other regions write it). ISO forms are
+    /// accepted too.
+    Slashed,
+}
+
+const ISO_NAIVE: [&str; 4] = [
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+];
+const ISO_OFFSET: [&str; 3] = [
+    "%Y-%m-%d %H:%M:%S%.f %z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+];
+
+/// A point in time. Times without an offset are in the workspace's time zone `tz`, like everything a seller
+/// writes in a spreadsheet; a time the clocks skipped is refused, one they passed twice is the earlier.
+pub(crate) fn datetime(value: &str, tz: Timezone, dates: Dates) -> Result<DateTime<Utc>, String> {
+    let parsed = parse_datetime(value, tz, dates)?;
+    bounds::timestamp("", parsed).map_err(|_| {
+        format!(
+            "{} is outside the supported dates (1970-01-01 to 9999-12-31)",
+            q(value)
+        )
+    })
+}
+
+fn parse_datetime(value: &str, tz: Timezone, dates: Dates) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let (text, utc) = match value
+        .strip_suffix(" UTC")
+        .or_else(|| value.strip_suffix('Z'))
+    {
+        Some(rest) => (rest.trim_end(), true),
+        None => (value, false),
+    };
+    if !utc {
+        for f in ISO_OFFSET {
+            if let Ok(t) = DateTime::parse_from_str(text, f) {
+                return Ok(t.with_timezone(&Utc));
+            }
+        }
+    }
+    let naive = ISO_NAIVE
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.and_time(NaiveTime::MIN))
+        });
+    let naive = match (naive, dates) {
+        (Some(n), _) => n,
+        (None, Dates::Slashed) => slashed(text)?,
+        (None, Dates::Iso) => return Err(date_reason(value, tz)),
+    };
+    if utc {
+        return Ok(naive.and_utc());
+    }
+    match tz.tz().from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
+        LocalResult::None => Err(format!(
+            "{} does not exist in the time zone {tz} (the clocks were put forward then)",
+            q(value)
+        )),
+    }
+}
+
+/// `10/03/2024 11:52:07 AM` (month first) or `25/06/2026 13:03:57` (day first).
+fn slashed(value: &str) -> Result<NaiveDateTime, String> {
+    let twelve_hour = {
+        let upper = value.to_ascii_uppercase();
+        upper.ends_with("AM") || upper.ends_with("PM")
+    };
+    let (formats, order): (&[&str], &str) = if twelve_hour {
+        (
+            &["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p"],
+            "month/day/year, as exports with AM/PM times write it",
+        )
+    } else {
+        (
+            &["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"],
+            "day/month/year, as exports with 24-hour times write it",
+        )
+    };
+    for f in formats {
+        if let Ok(t) = NaiveDateTime::parse_from_str(value, f) {
+            return Ok(t);
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(value, f) {
+            return Ok(d.and_time(NaiveTime::MIN));
+        }
+    }
+    Err(format!(
+        "{} is not a date and time; expected e.g. 10/03/2024 11:52:07 AM or 25/06/2026 13:03:57 (read as {order})",
+        q(value)
+    ))
+}
+
+fn date_reason(value: &str, tz: Timezone) -> String {
+    let hint = format!(
+        "write it as 2026-03-10 14:05:00 (in the workspace's time zone, {tz}) or with an offset, \
+         e.g. 2026-03-10T14:05:00Z"
+    );
+    if is_digits(value) || is_plain_decimal(value) {
+        return format!(
+            "{} looks like a date Excel turned into a number; format the column as a date and {hint}",
+            q(value)
+        );
+    }
+    if value.contains('/') {
+        return format!("{} could be day/month or month/day; {hint}", q(value));
+    }
+    format!("{} is not a date and time; {hint}", q(value))
+}
+
+/// A calendar day, `2026-03-10`.
+pub(crate) fn day(value: &str) -> Result<NaiveDate, String> {
+    let d = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+        if value.contains('/') {
+            format!(
+                "{} could be day/month or month/day; write the day as 2026-03-10",
+                q(value)
+            )
+        } else {
+            format!("{} is not a day; write it as 2026-03-10", q(value))
+        }
+    })?;
+    bounds::day("", d).map_err(|_| {
+        format!(
+            "{} is outside the supported dates (1970-01-01 to 9999-12-31)",
+            q(value)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -31,6 +31,73 @@ const PRODUCT_COLUMNS: &[(&str, Role)] = &[
     ("status", Role::Optional),
 ];
 
+/// The CreatorFlow order layout: one row per order line, the order's columns repeated (or left empty) on every
+/// line of the order.
+const ORDER_COLUMNS: &[(&str, Role)] = &[
+    ("order_id", Role::Required),
+    ("placed_at", Role::Required),
+    ("sku", Role::Required),
+    ("quantity", Role::Required),
+    ("unit_price", Role::Required),
+    ("status", Role::Optional),
+    ("currency", Role::Optional),
+    ("paid_at", Role::Optional),
+    ("fulfilled_at", Role::Optional),
+    ("delivered_at", Role::Optional),
+    ("cancelled_at", Role::Optional),
+    ("customer_id", Role::Optional),
+    ("customer_email", Role::Optional),
+    ("customer_name", Role::Optional),
+    ("title", Role::Optional),
+    ("line_id", Role::Optional),
+    ("line_discount", Role::Optional),
+    ("discount", Role::Optional),
+    ("shipping", Role::Optional),
+    ("tax", Role::Optional),
+    ("fees", Role::Optional),
+    ("total", Role::Optional),
+    ("location", Role::Optional),
+];
+
+const REFUND_COLUMNS: &[(&str, Role)] = &[
+    ("order_id", Role::Required),
+    ("refund_id", Role::Required),
+    ("kind", Role::Required),
+    ("amount", Role::Required),
+    ("created_at", Role::Required),
+    ("currency", Role::Optional),
+    ("reason", Role::Optional),
+    ("sku", Role::Optional),
+    ("quantity", Role::Optional),
+    ("sellable", Role::Optional),
+];
+
+const AD_SPEND_COLUMNS: &[(&str, Role)] = &[
+    ("day", Role::Required),
+    ("campaign_id", Role::Required),
+    ("spend", Role::Required),
+    ("campaign_name", Role::Optional),
+    ("currency", Role::Optional),
+    ("impressions", Role::Optional),
+    ("clicks", Role::Optional),
+    ("conversions", Role::Optional),
+    ("attributed_revenue", Role::Optional),
+];
+
+const CONTENT_COLUMNS: &[(&str, Role)] = &[
+    ("day", Role::Required),
+    ("content_id", Role::Required),
+    ("views", Role::AtLeastOne),
+    ("likes", Role::AtLeastOne),
+    ("comments", Role::AtLeastOne),
+    ("shares", Role::AtLeastOne),
+    ("product_clicks", Role::AtLeastOne),
+    ("kind", Role::Optional),
+    ("title", Role::Optional),
+    ("url", Role::Optional),
+    ("published_at", Role::Optional),
+];
+
 const STOCK_COLUMNS: &[(&str, Role)] = &[
     ("sku", Role::Required),
     ("on_hand", Role::AtLeastOne),
@@ -114,19 +181,86 @@ const ALIASES: &[(ImportKind, &[&str], &str)] = &[
     ),
     (ImportKind::Stock, &["on_order", "inbound"], "incoming"),
     (ImportKind::Stock, &["note", "notes", "comment"], "reason"),
+    (
+        ImportKind::Orders,
+        &["order", "order_number", "order_no", "order_name"],
+        "order_id",
+    ),
+    (
+        ImportKind::Orders,
+        &[
+            "date",
+            "order_date",
+            "created_at",
+            "created",
+            "date_sold",
+            "sold_at",
+        ],
+        "placed_at",
+    ),
+    (ImportKind::Orders, &["qty", "units"], "quantity"),
+    (
+        ImportKind::Orders,
+        &["price", "sale_price", "selling_price", "item_price"],
+        "unit_price",
+    ),
+    (
+        ImportKind::Orders,
+        &["email", "buyer_email"],
+        "customer_email",
+    ),
+    (
+        ImportKind::Orders,
+        &["customer", "buyer", "buyer_name", "name"],
+        "customer_name",
+    ),
+    (
+        ImportKind::Orders,
+        &["shipping_fee", "shipping_charged"],
+        "shipping",
+    ),
+    (ImportKind::Orders, &["taxes", "sales_tax"], "tax"),
+    (ImportKind::Refunds, &["order", "order_number"], "order_id"),
+    (ImportKind::Refunds, &["refund", "return_id"], "refund_id"),
+    (ImportKind::Refunds, &["type"], "kind"),
+    (ImportKind::Refunds, &["date", "refunded_at"], "created_at"),
+    (ImportKind::Refunds, &["restock", "restockable"], "sellable"),
+    (ImportKind::AdSpend, &["date"], "day"),
+    (ImportKind::AdSpend, &["campaign"], "campaign_id"),
+    (ImportKind::AdSpend, &["cost", "amount_spent"], "spend"),
+    (
+        ImportKind::AdSpend,
+        &["revenue", "sales"],
+        "attributed_revenue",
+    ),
+    (ImportKind::Content, &["date"], "day"),
+    (
+        ImportKind::Content,
+        &["video_id", "live_id", "id"],
+        "content_id",
+    ),
+    (ImportKind::Content, &["plays", "video_views"], "views"),
+    (ImportKind::Content, &["clicks"], "product_clicks"),
 ];
 
 fn specs(kind: ImportKind) -> &'static [(&'static str, Role)] {
     match kind {
         ImportKind::Products => PRODUCT_COLUMNS,
         ImportKind::Stock => STOCK_COLUMNS,
+        ImportKind::Orders => ORDER_COLUMNS,
+        ImportKind::Refunds => REFUND_COLUMNS,
+        ImportKind::AdSpend => AD_SPEND_COLUMNS,
+        ImportKind::Content => CONTENT_COLUMNS,
     }
 }
 
-fn other(kind: ImportKind) -> ImportKind {
+/// The kind a stray column most likely belongs to. Only products and stock, whose files are easily swapped, name
+/// each other; the other kinds share too many column names (sku, currency, quantity) for the hint to help.
+fn other(kind: ImportKind) -> Option<ImportKind> {
     match kind {
-        ImportKind::Products => ImportKind::Stock,
-        ImportKind::Stock => ImportKind::Products,
+        ImportKind::Products => Some(ImportKind::Stock),
+        ImportKind::Stock => Some(ImportKind::Products),
+        _ => None,
     }
 }
 
@@ -143,12 +277,16 @@ pub(crate) fn expected_columns(kind: ImportKind) -> String {
     let required = names_with(kind, Role::Required).join(", ");
     let optional = names_with(kind, Role::Optional).join(", ");
     match kind {
-        ImportKind::Products => format!("required: {required}; optional: {optional}"),
         ImportKind::Stock => format!(
             "required: {required} and at least one of {}; optional: {optional}; shown for reference and ignored: {}",
             names_with(kind, Role::AtLeastOne).join(", "),
             names_with(kind, Role::Reference).join(", ")
         ),
+        ImportKind::Content => format!(
+            "required: {required} and at least one of {}; optional: {optional}",
+            names_with(kind, Role::AtLeastOne).join(", ")
+        ),
+        _ => format!("required: {required}; optional: {optional}"),
     }
 }
 
@@ -202,6 +340,11 @@ pub enum HeaderProblem {
     },
     /// A stock file with none of the value columns would change nothing.
     NoStockValue,
+    /// A file of `kind` needs at least one of `columns` to say anything.
+    NeedsOneOf {
+        kind: ImportKind,
+        columns: Vec<String>,
+    },
 }
 
 impl fmt::Display for HeaderProblem {
@@ -242,6 +385,12 @@ impl fmt::Display for HeaderProblem {
                 "a stock file needs at least one of the columns {}",
                 names_with(ImportKind::Stock, Role::AtLeastOne).join(", ")
             ),
+            HeaderProblem::NeedsOneOf { kind, columns } => write!(
+                f,
+                "a {} file needs at least one of the columns {}",
+                kind.noun(),
+                columns.join(", ")
+            ),
         }
     }
 }
@@ -266,6 +415,9 @@ pub(crate) struct Mapping {
     /// export an empty trailing column) as long as their cells stay empty.
     named: Vec<bool>,
     reference: Vec<&'static str>,
+    /// For a marketplace export: the header's own spelling of each known column, used in messages so they name
+    /// the column the seller sees ("Lineitem price", not "lineitem_price").
+    display: HashMap<&'static str, String>,
 }
 
 impl Mapping {
@@ -273,7 +425,15 @@ impl Mapping {
     /// empty or the row is shorter than the header.
     pub(crate) fn get<'a>(&self, row: &'a RawRow, column: &str) -> Option<&'a str> {
         let i = *self.index.get(column)?;
-        Some(row.cells.get(i).map_or("", String::as_str))
+        Some(row.cell(i).unwrap_or(""))
+    }
+
+    /// The column's name as messages show it.
+    pub(crate) fn column_name(&self, column: &str) -> String {
+        self.display
+            .get(column)
+            .cloned()
+            .unwrap_or_else(|| column.to_owned())
     }
 
     pub(crate) fn has(&self, column: &str) -> bool {
@@ -283,11 +443,13 @@ impl Mapping {
     /// Non-empty cells in columns without a name (including cells past the end of the header), with their
     /// spreadsheet letters. Their values would otherwise be dropped without anyone noticing.
     pub(crate) fn stray_cells<'a>(&self, row: &'a RawRow) -> Vec<(String, &'a str)> {
-        row.cells
-            .iter()
+        if row.cells().count() <= self.named.len() && self.named.iter().all(|n| *n) {
+            return Vec::new();
+        }
+        row.cells()
             .enumerate()
             .filter(|(i, c)| !c.is_empty() && !self.named.get(*i).copied().unwrap_or(false))
-            .map(|(i, c)| (column_letter(i), c.as_str()))
+            .map(|(i, c)| (column_letter(i), c))
             .collect()
     }
 
@@ -341,6 +503,15 @@ pub(crate) fn map_header(kind: ImportKind, header: &[String]) -> Result<Mapping,
     if kind == ImportKind::Stock && !has_value {
         problems.push(HeaderProblem::NoStockValue);
     }
+    if kind == ImportKind::Content && !has_value {
+        problems.push(HeaderProblem::NeedsOneOf {
+            kind,
+            columns: names_with(kind, Role::AtLeastOne)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        });
+    }
     if !problems.is_empty() {
         return Err(ImportError::Header {
             problems,
@@ -351,13 +522,74 @@ pub(crate) fn map_header(kind: ImportKind, header: &[String]) -> Result<Mapping,
         index,
         named,
         reference,
+        display: HashMap::new(),
     })
+}
+
+/// One column of a marketplace export: its name after [`normalize`], its spelling in the export, and whether the
+/// importer needs it.
+pub(crate) type ExportColumn = (&'static str, &'static str, bool);
+
+/// Maps a marketplace export's header. Such exports carry dozens of columns the importer has no use for
+/// (addresses, tracking numbers); those are ignored rather than refused, since the seller cannot change the
+/// export. A required column missing or a known column appearing twice still refuses the file.
+pub(crate) fn map_export(
+    header: &[String],
+    columns: &'static [ExportColumn],
+    expected: &str,
+) -> Result<Mapping, ImportError> {
+    let mut problems = Vec::new();
+    let mut index: HashMap<&'static str, usize> = HashMap::new();
+    let mut display = HashMap::new();
+    let mut named = Vec::with_capacity(header.len());
+    for (pos, raw) in header.iter().enumerate() {
+        let name = normalize(raw);
+        named.push(!name.is_empty());
+        let Some((known, _, _)) = columns.iter().find(|(n, _, _)| *n == name) else {
+            continue;
+        };
+        if let Some(first) = index.get(known) {
+            problems.push(HeaderProblem::Duplicate {
+                column: raw.trim().to_owned(),
+                first: column_letter(*first),
+                second: column_letter(pos),
+            });
+        } else {
+            index.insert(known, pos);
+            display.insert(*known, raw.trim().to_owned());
+        }
+    }
+    for (name, shown, required) in columns {
+        if *required && !index.contains_key(name) {
+            problems.push(HeaderProblem::Missing {
+                column: (*shown).to_owned(),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ImportError::Header {
+            problems,
+            expected: expected.to_owned(),
+        });
+    }
+    Ok(Mapping {
+        index,
+        named,
+        reference: Vec::new(),
+        display,
+    })
+}
+
+/// Which normalised header names are present, for telling layouts apart.
+pub(crate) fn header_names(header: &[String]) -> std::collections::HashSet<String> {
+    header.iter().map(|h| normalize(h)).collect()
 }
 
 fn unknown(kind: ImportKind, raw: &str, name: &str) -> HeaderProblem {
     let column = raw.to_owned();
-    let other_kind = other(kind);
-    if specs(other_kind).iter().any(|(n, _)| *n == name) {
+    if let Some(other_kind) = other(kind)
+        && specs(other_kind).iter().any(|(n, _)| *n == name)
+    {
         return HeaderProblem::Unknown {
             column,
             suggestion: None,

@@ -14,6 +14,11 @@
 //!   applied; a recount that happens to match an old one needs a different row or a `reason`.
 //! - Formatting does not matter: "19.9" and "19.90", CRLF or LF, a byte-order mark or extra spaces give the same
 //!   event and the same id.
+//!
+//! Orders, refunds, ad spend and content metrics leave the row out. Each of their events states what a record
+//! keyed at the source is (order M-1001 as of its latest date, campaign C-1 on 1 March), and applying that
+//! statement again is harmless, so the same order in next month's export, at another row, is recognised as
+//! already imported; an order that changed since is a new statement and is applied.
 
 use crate::ImportKind;
 use sha2::{Digest, Sha256};

@@ -126,6 +126,7 @@ fn write_all<const N: usize>(
     mut writer: impl Write,
     header: [&str; N],
     rows: impl Iterator<Item = [String; N]>,
+    progress: &mut dyn FnMut(usize),
 ) -> Result<(), ImportError> {
     writer
         .write_all(b"\xEF\xBB\xBF")
@@ -135,14 +136,30 @@ fn write_all<const N: usize>(
         .from_writer(writer);
     let io = |e: csv::Error| ImportError::Write(e.into());
     csv.write_record(header).map_err(io)?;
+    let mut written = 0;
     for row in rows {
         csv.write_record(&row).map_err(io)?;
+        written += 1;
+        if written % 1024 == 0 {
+            progress(written);
+        }
     }
-    csv.flush().map_err(ImportError::Write)
+    csv.flush().map_err(ImportError::Write)?;
+    progress(written);
+    Ok(())
 }
 
 /// Writes the stock levels; the file imports again as a stock file (counts and reorder settings).
 pub fn export_stock(rows: &[StockRow], writer: impl Write) -> Result<(), ImportError> {
+    export_stock_with(rows, writer, &mut |_| {})
+}
+
+/// [`export_stock`], telling `progress` how many rows are written as it goes.
+pub fn export_stock_with(
+    rows: &[StockRow],
+    writer: impl Write,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(), ImportError> {
     write_all(
         writer,
         STOCK_HEADER,
@@ -160,6 +177,7 @@ pub fn export_stock(rows: &[StockRow], writer: impl Write) -> Result<(), ImportE
                 opt_num(r.lead_time_days),
             ]
         }),
+        progress,
     )
 }
 
@@ -186,5 +204,6 @@ pub fn export_products(rows: &[ProductRow], writer: impl Write) -> Result<(), Im
                 r.status.clone(),
             ]
         }),
+        &mut |_| {},
     )
 }

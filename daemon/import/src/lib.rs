@@ -1,11 +1,14 @@
-//! CSV import and export for sellers whose shop lives in a spreadsheet.
+//! CSV import and export for sellers whose shop lives in a spreadsheet, and for the order history a seller
+//! brings along from a marketplace.
 //!
-//! Importing is split in two so that nothing is ever half-imported: [`plan_import`] reads a whole file, checks every
-//! row and turns the good ones into typed [`IngestEvent`]s, without touching a database; the caller (the CLI) then
-//! feeds those events to the ingest pipeline, which applies each one exactly once. When any row is invalid the plan
-//! holds no events at all unless the caller asked to skip invalid rows, so a file is either imported as a whole or
-//! explicitly partially, never by accident. Every problem is reported at once, by spreadsheet row and column, in words
-//! a spreadsheet user understands ([`ImportReport::render`]).
+//! Importing is split so that nothing is ever half-imported by accident. Products and stock files are small:
+//! [`plan_import`] reads a whole file, checks every row and turns the good ones into typed [`IngestEvent`]s,
+//! without touching a database; the caller (the CLI) then feeds those events to the ingest pipeline, which applies
+//! each one exactly once. Order histories, refunds, ad spend and content metrics can run to millions of rows, so
+//! they stream: [`check_import`] reads the file once and reports on every row, and only when it passes does
+//! [`stream_import`] read it again and hand out the events in batches, in constant memory. Either way, when any
+//! row is invalid nothing is imported unless the caller asked to skip invalid rows. Every problem is reported by
+//! spreadsheet row and column, in words a spreadsheet user understands ([`ImportReport::render`]).
 //!
 //! Exports ([`export_stock`], [`export_products`]) write files in the same layout the importer reads, so a seller can
 //! export, edit in a spreadsheet and import again.
@@ -14,20 +17,30 @@ mod cell;
 mod columns;
 mod event_id;
 mod export;
+mod marketing;
+mod orders;
 mod products;
 mod read;
+mod refunds;
 mod report;
 mod row;
 mod stock;
+mod stream;
 
 use chrono::{DateTime, Utc};
-use creatorflow_core::ingest::IngestEvent;
-use creatorflow_core::{Currency, WorkspaceId};
+use creatorflow_core::ingest::{IngestEvent, Source};
+use creatorflow_core::{Currency, Timezone, WorkspaceId};
 use std::fmt;
+use std::io::Read;
 
 pub use columns::HeaderProblem;
-pub use export::{ProductRow, StockRow, export_products, export_stock, product_rows};
+pub use export::{
+    ProductRow, StockRow, export_products, export_stock, export_stock_with, product_rows,
+};
 pub use report::{ImportReport, RowError};
+pub use stream::{
+    Batch, Batches, Checked, MAX_LISTED_ERRORS, Origin, Progress, check_import, stream_import,
+};
 
 /// What a file describes; decides which columns are expected and which events come out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,6 +49,15 @@ pub enum ImportKind {
     Products,
     /// Stock counts and reorder settings (one row per SKU and location) → `InventorySet` / `InventoryPolicySet`.
     Stock,
+    /// Orders with their lines and buyers (one row per order line; CreatorFlow, Shopify or TikTok Shop layout)
+    /// → `OrderUpserted`.
+    Orders,
+    /// Refunds and returns (one row per refund or per returned SKU) → `RefundRecorded`.
+    Refunds,
+    /// Ad spend per day and campaign → `AdSpendRecorded`.
+    AdSpend,
+    /// Content metrics per day and video or live → `ContentMetricsRecorded`.
+    Content,
 }
 
 impl ImportKind {
@@ -44,7 +66,27 @@ impl ImportKind {
         match self {
             ImportKind::Products => "products",
             ImportKind::Stock => "stock",
+            ImportKind::Orders => "orders",
+            ImportKind::Refunds => "refunds",
+            ImportKind::AdSpend => "ad_spend",
+            ImportKind::Content => "content",
         }
+    }
+
+    /// How messages name a file of this kind ("stock file", "order file").
+    pub fn noun(self) -> &'static str {
+        match self {
+            ImportKind::Orders => "order",
+            ImportKind::Refunds => "refund",
+            ImportKind::AdSpend => "ad spend",
+            ImportKind::Content => "content metrics",
+            other => other.as_str(),
+        }
+    }
+
+    /// Whether files of this kind are streamed ([`check_import`], [`stream_import`]) rather than planned whole.
+    pub fn streams(self) -> bool {
+        !matches!(self, ImportKind::Products | ImportKind::Stock)
     }
 }
 
@@ -60,6 +102,11 @@ pub struct ImportOptions {
     pub workspace_id: WorkspaceId,
     /// Used for rows whose `currency` cell is empty (or when the file has no `currency` column).
     pub default_currency: Currency,
+    /// The zone of dates and times written without an offset: the workspace's, which is how its seller thinks.
+    pub timezone: Timezone,
+    /// Whose rows the events are: `Source::Csv` (the workspace's import connection) or a marketplace
+    /// connection, so that orders exported from a shop join the ones synced from it.
+    pub source: Source,
     /// Recorded on every event as who caused it, e.g. `cli`.
     pub actor: String,
     /// Import the valid rows of a file that also has invalid ones. Off by default so a partly broken file is
@@ -91,6 +138,13 @@ pub enum ImportError {
     },
     #[error("the file is empty; its first row must name the columns ({expected})")]
     Empty { expected: String },
+    /// A file whose header matches none of the layouts a kind knows (orders come in several).
+    #[error(
+        "the header row matches none of the layouts this importer knows for {} files, so nothing was imported; it \
+         knows {known}",
+        kind.noun()
+    )]
+    UnknownLayout { kind: ImportKind, known: String },
     /// Typically a file saved by Excel in a legacy encoding (Shift-JIS, Windows-1252).
     #[error(
         "line {line} is not UTF-8 text; in Excel use \"Save As\" → \"CSV UTF-8 (Comma delimited)\" and import that file"
@@ -113,16 +167,24 @@ pub enum ImportError {
 /// random: the pipeline applies an id once, so importing the same file again changes nothing, while editing one
 /// cell and importing again applies only the edited row (re-applying untouched stock counts would overwrite the
 /// sales recorded since). The trade-offs are spelled out in the `event_id` module.
+///
+/// Orders, refunds, ad spend and content are streamed kinds: for them this reads the whole input into memory and
+/// is meant for tests and small files; the CLI uses [`check_import`] and [`stream_import`].
 pub fn plan_import(
     kind: ImportKind,
-    reader: impl std::io::Read,
+    reader: impl Read,
     opts: &ImportOptions,
 ) -> Result<ImportPlan, ImportError> {
-    let table = read::read_table(reader, kind)?;
+    if kind.streams() {
+        return plan_streamed(kind, reader, opts);
+    }
+    let table = read::read_table(reader, || ImportError::Empty {
+        expected: columns::expected_columns(kind),
+    })?;
     let mapping = columns::map_header(kind, &table.header)?;
     let (events, mut report) = match kind {
         ImportKind::Products => products::plan(&table.rows, &mapping, opts),
-        ImportKind::Stock => stock::plan(&table.rows, &mapping, opts),
+        _ => stock::plan(&table.rows, &mapping, opts),
     };
     report.ignored_columns = mapping.ignored_columns();
     report.skip_invalid = opts.skip_invalid;
@@ -134,17 +196,96 @@ pub fn plan_import(
     Ok(ImportPlan { events, report })
 }
 
-/// Plans `data` as both kinds of CSV, with and without `skip_invalid`. For the fuzz target and its corpus replay;
-/// panics are the only failure.
+/// [`plan_import`] for the streamed kinds: the file in memory, checked and read once more for its events.
+fn plan_streamed(
+    kind: ImportKind,
+    mut reader: impl Read,
+    opts: &ImportOptions,
+) -> Result<ImportPlan, ImportError> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).map_err(ImportError::Read)?;
+    let checked = check_import(kind, || Ok(bytes.as_slice()), opts, &mut |_| {})?;
+    let mut events = Vec::new();
+    for batch in stream_import(bytes.as_slice(), &checked, opts, usize::MAX)? {
+        events.extend(batch?.events);
+    }
+    Ok(ImportPlan {
+        events,
+        report: checked.report,
+    })
+}
+
+/// Opens a streamed file: reads its header and picks the layout.
+pub(crate) fn open<R: Read>(
+    kind: ImportKind,
+    reader: R,
+    opts: &ImportOptions,
+) -> Result<stream::Opened<R>, ImportError> {
+    let rows = read::RowReader::open(reader, || ImportError::Empty {
+        expected: match kind {
+            ImportKind::Orders => orders::known_layouts(),
+            other => columns::expected_columns(other),
+        },
+    })?;
+    let (mapping, layout, name): (_, Box<dyn stream::AnyLayout>, _) = match kind {
+        ImportKind::Orders => {
+            let (flavor, mapping) = orders::detect(&rows.header)?;
+            (
+                mapping,
+                Box::new(orders::Orders::new(flavor, opts)),
+                flavor.name(),
+            )
+        }
+        ImportKind::Refunds => (
+            columns::map_header(kind, &rows.header)?,
+            Box::new(refunds::Refunds::new(opts)),
+            "CreatorFlow refunds",
+        ),
+        ImportKind::AdSpend => (
+            columns::map_header(kind, &rows.header)?,
+            Box::new(marketing::AdSpendRows::new(opts)),
+            "CreatorFlow ad spend",
+        ),
+        ImportKind::Content => (
+            columns::map_header(kind, &rows.header)?,
+            Box::new(marketing::ContentRows::new(opts)),
+            "CreatorFlow content metrics",
+        ),
+        ImportKind::Products | ImportKind::Stock => {
+            return Err(ImportError::Syntax {
+                line: 0,
+                message: format!("{kind} files are planned whole, not streamed"),
+            });
+        }
+    };
+    Ok(stream::Opened {
+        rows,
+        mapping: std::sync::Arc::new(mapping),
+        layout,
+        name,
+    })
+}
+
+/// Plans `data` as every kind of CSV, with and without `skip_invalid`. For the fuzz target and its corpus
+/// replay; panics are the only failure.
 pub fn fuzz_plan(data: &[u8]) {
-    let Ok(usd) = Currency::parse("USD") else {
+    let (Ok(usd), Ok(tz)) = (Currency::parse("USD"), Timezone::parse("America/New_York")) else {
         return;
     };
-    for kind in [ImportKind::Products, ImportKind::Stock] {
+    for kind in [
+        ImportKind::Products,
+        ImportKind::Stock,
+        ImportKind::Orders,
+        ImportKind::Refunds,
+        ImportKind::AdSpend,
+        ImportKind::Content,
+    ] {
         for skip_invalid in [false, true] {
             let opts = ImportOptions {
                 workspace_id: WorkspaceId(1),
                 default_currency: usd,
+                timezone: tz,
+                source: Source::Csv,
                 actor: "fuzz".into(),
                 skip_invalid,
                 now: DateTime::UNIX_EPOCH,

@@ -8,7 +8,7 @@ use crate::report::ImportReport;
 use crate::row::RowCells;
 use crate::{ImportKind, ImportOptions};
 use creatorflow_core::Currency;
-use creatorflow_core::ingest::{IngestEvent, Payload, ProductUpsert, Source, VariantUpsert};
+use creatorflow_core::ingest::{IngestEvent, Payload, ProductUpsert, VariantUpsert};
 use std::collections::HashMap;
 
 pub(crate) const STATUSES: [&str; 3] = ["active", "draft", "archived"];
@@ -266,7 +266,7 @@ fn events(lines: Vec<Line>, opts: &ImportOptions) -> Vec<IngestEvent> {
         .into_iter()
         .map(|(product, rows)| IngestEvent {
             workspace_id: opts.workspace_id,
-            source: Source::Csv,
+            source: opts.source.clone(),
             source_event_id: event_id(&product, &rows),
             actor: opts.actor.clone(),
             occurred_at: opts.now,

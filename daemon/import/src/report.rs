@@ -52,6 +52,12 @@ pub struct ImportReport {
     /// Columns present in the file that are for reading only (an exported sheet's `committed`, `available`) and
     /// were not imported. Reported so an edit to them does not seem to have been lost silently.
     pub ignored_columns: Vec<String>,
+    /// Problems beyond those listed in `errors`: a file of a million broken rows is reported by its first
+    /// problems and a count, not a million lines.
+    pub errors_not_listed: usize,
+    /// Things the person should know about what was read, e.g. refunds in an order export that an order file
+    /// does not carry.
+    pub notes: Vec<String>,
 }
 
 fn rows(n: usize) -> &'static str {
@@ -103,6 +109,17 @@ impl ImportReport {
             out.push_str("\n  ");
             out.push_str(&e.to_string());
         }
+        if self.errors_not_listed > 0 {
+            out.push_str(&format!(
+                "\n  … and {} more {} not listed.",
+                self.errors_not_listed,
+                if self.errors_not_listed == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                }
+            ));
+        }
         if !self.ignored_columns.is_empty() {
             let (noun, verb) = if self.ignored_columns.len() == 1 {
                 ("column", "is")
@@ -113,6 +130,10 @@ impl ImportReport {
                 "\n  note: {noun} {} {verb} shown for reference only; changes there are not imported.",
                 self.ignored_columns.join(", ")
             ));
+        }
+        for note in &self.notes {
+            out.push_str("\n  note: ");
+            out.push_str(note);
         }
         out
     }
@@ -136,6 +157,8 @@ mod tests {
             errors: Vec::new(),
             skip_invalid: skip,
             ignored_columns: Vec::new(),
+            errors_not_listed: 0,
+            notes: Vec::new(),
         }
     }
 

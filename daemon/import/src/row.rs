@@ -41,6 +41,11 @@ impl<'a> RowCells<'a> {
         self.mapping.get(self.raw, column).unwrap_or("")
     }
 
+    /// The column's name as the person reading the report knows it.
+    pub(crate) fn name(&self, column: &str) -> String {
+        self.mapping.column_name(column)
+    }
+
     pub(crate) fn has_column(&self, column: &str) -> bool {
         self.mapping.has(column)
     }
@@ -105,6 +110,11 @@ impl<'a> RowCells<'a> {
                 .and_then(|c| order.iter().position(|o| *o == c))
                 .unwrap_or(order.len())
         });
+        for e in &mut self.errors {
+            if let Some(c) = &e.column {
+                e.column = Some(self.mapping.column_name(c));
+            }
+        }
         self.errors
     }
 }

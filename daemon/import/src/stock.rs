@@ -7,7 +7,7 @@ use crate::read::RawRow;
 use crate::report::{ImportReport, RowError};
 use crate::row::RowCells;
 use crate::{ImportKind, ImportOptions};
-use creatorflow_core::ingest::{IngestEvent, InventoryPolicy, InventorySet, Payload, Source};
+use creatorflow_core::ingest::{IngestEvent, InventoryPolicy, InventorySet, Payload};
 use std::collections::HashMap;
 
 const MAX_LOCATION: usize = 64;
@@ -95,7 +95,7 @@ pub(crate) fn plan(
 fn event(opts: &ImportOptions, source_event_id: String, payload: Payload) -> IngestEvent {
     IngestEvent {
         workspace_id: opts.workspace_id,
-        source: Source::Csv,
+        source: opts.source.clone(),
         source_event_id,
         actor: opts.actor.clone(),
         occurred_at: opts.now,

@@ -1,14 +1,21 @@
 //! End-to-end tests of planning imports and exporting, plus the golden reports under `tests/golden/`.
 //!
-//! Golden files: every `*.csv` there is planned (as a stock file when its name contains "stock", else as products),
-//! once refusing and once skipping invalid rows, and the rendered reports plus the planned events are compared with
-//! the `.expected` file next to it. `UPDATE_GOLDEN=1 cargo test -p creatorflow-import` rewrites them; review the diff.
+//! Golden files: every `*.csv` there is planned as the kind its name contains ("stock", "orders", "refunds",
+//! "ad_spend", "content"; products otherwise), once refusing and once skipping invalid rows, and the rendered
+//! reports plus the planned events are compared with the `.expected` file next to it.
+//! `UPDATE_GOLDEN=1 cargo test -p creatorflow-import` rewrites them; review the diff.
+//!
+//! The history kinds (orders, refunds, ad spend, content) have their tests in `import/history.rs`, including
+//! ones that apply the events through the write path on a temporary SQLite database.
+
+#[path = "import/history.rs"]
+mod history;
 
 use chrono::{DateTime, TimeZone, Utc};
 use creatorflow_core::ingest::{
     IngestEvent, InventoryPolicy, InventorySet, Payload, ProductUpsert, Source, VariantUpsert,
 };
-use creatorflow_core::{Currency, WorkspaceId};
+use creatorflow_core::{Currency, Timezone, WorkspaceId};
 use creatorflow_import::{
     HeaderProblem, ImportError, ImportKind, ImportOptions, ImportPlan, ProductRow, StockRow,
     export_products, export_stock, plan_import, product_rows,
@@ -26,6 +33,8 @@ fn opts(skip_invalid: bool) -> ImportOptions {
     ImportOptions {
         workspace_id: WorkspaceId(7),
         default_currency: Currency::parse("USD").expect("known"),
+        timezone: Timezone::parse("America/New_York").expect("known"),
+        source: Source::Csv,
         actor: "cli".into(),
         skip_invalid,
         now: now(),
@@ -692,11 +701,16 @@ fn golden_dir() -> PathBuf {
 }
 
 fn golden_output(name: &str, content: &[u8]) -> String {
-    let kind = if name.contains("stock") {
-        ImportKind::Stock
-    } else {
-        ImportKind::Products
-    };
+    let kind = [
+        ("stock", ImportKind::Stock),
+        ("orders", ImportKind::Orders),
+        ("refunds", ImportKind::Refunds),
+        ("ad_spend", ImportKind::AdSpend),
+        ("content", ImportKind::Content),
+    ]
+    .into_iter()
+    .find(|(part, _)| name.contains(part))
+    .map_or(ImportKind::Products, |(_, kind)| kind);
     let mut out = String::new();
     for skip in [false, true] {
         let _ = writeln!(out, "== plan_import({kind}), skip_invalid = {skip}");
