@@ -222,7 +222,7 @@ async fn in_process(
     use creatorflow_import::{ImportKind, ImportOptions, check_import, plan_import, stream_import};
     use creatorflow_ingest::Ingest;
     let dir = tempfile::tempdir()?;
-    // One connection, as `creatorflow import` uses.
+    // One connection by default, as `creatorflow import` uses.
     let mut db = creatorflow_store::DbOptions::new(format!(
         "sqlite://{}?mode=rwc",
         dir.path().join("bench.db").display()
@@ -298,6 +298,7 @@ pub async fn run(
     with_catalog: bool,
     keep: Option<PathBuf>,
     in_process_batch: Option<usize>,
+    pool: u32,
 ) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let file = keep.unwrap_or_else(|| dir.path().join("orders.csv"));
@@ -322,10 +323,7 @@ pub async fn run(
                 &file,
                 with_catalog.then_some(products.as_path()),
                 batch_rows,
-                std::env::var("BENCH_POOL")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1),
+                pool,
             )
             .await?;
             println!(

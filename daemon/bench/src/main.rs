@@ -73,6 +73,9 @@ enum Command {
         /// path's share of the time, for tuning.
         #[arg(long, value_name = "LINES")]
         in_process: Option<usize>,
+        /// With --in-process: database connections in the pool (the CLI's import uses one).
+        #[arg(long, default_value_t = 1)]
+        pool: u32,
     },
     /// The analytics read path on a large demo shop over GraphQL (dashboard and every analytics field), against
     /// DuckDB answering the dashboard's KPI set from the same raw rows.
@@ -145,7 +148,8 @@ fn main() -> anyhow::Result<()> {
                 catalog,
                 keep,
                 in_process,
-            } => import::run(lines, runs, catalog, keep, in_process).await,
+                pool,
+            } => import::run(lines, runs, catalog, keep, in_process, pool).await,
         }
     })
 }
